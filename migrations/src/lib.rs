@@ -1,0 +1,25 @@
+//! Schema migrations for Switchboard. Append-only: never edit a migration
+//! that has shipped; add a new one instead. Every migration must run on both
+//! SQLite and PostgreSQL.
+
+pub use sea_orm_migration;
+use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_accounts_users;
+mod m20261121_000002_inboxes_contacts;
+mod m20261121_000003_conversations_messages;
+mod m20261121_000004_notes_attributes_imports;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_accounts_users::Migration),
+            Box::new(m20261121_000002_inboxes_contacts::Migration),
+            Box::new(m20261121_000003_conversations_messages::Migration),
+            Box::new(m20261121_000004_notes_attributes_imports::Migration),
+        ]
+    }
+}
