@@ -1,0 +1,204 @@
+//! The application: state, router, and `run(listener, shutdown)` — the seam that `main`, the
+//! tests and the benchmarks all start the very same server through.
+
+use std::{future::Future, sync::Arc, time::Instant};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
+    http::{StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use redis::aio::ConnectionManager;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::{cors::CorsLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
+
+use crate::{
+    auth::jwt::JwtKeys,
+    config::Config,
+    db,
+    events::{self, EventBus},
+    graphiql,
+    graphql::{AppSchema, build_schema},
+    http,
+    telemetry::{HttpLabels, Metrics},
+    ws,
+};
+
+/// What every request handler and resolver shares.
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub keys: JwtKeys,
+    pub bus: EventBus,
+    pub redis: Option<ConnectionManager>,
+    pub metrics: Arc<Metrics>,
+    pub config: Config,
+    /// Cancelled when the server shuts down; long-lived streams end on it.
+    pub shutdown: CancellationToken,
+}
+
+/// The router's state: the shared state plus the executable schema.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: Arc<AppState>,
+    pub schema: AppSchema,
+}
+
+/// A server ready to serve: connections opened, migrations applied.
+pub struct App {
+    state: HttpState,
+}
+
+impl App {
+    /// Connects to the database (migrating it unless told not to) and the event bus.
+    pub async fn build(config: Config, migrate: bool) -> anyhow::Result<Self> {
+        let url = config.database_url();
+        if migrate {
+            db::migrate(&url).await?;
+        }
+        let db = db::connect(&url, config.database_pool_size).await?;
+        let metrics = Metrics::new();
+        let shutdown = CancellationToken::new();
+        let (bus, redis) = match config.redis_url() {
+            Some(redis_url) => {
+                let (conn, pushes) = events::connect_redis(redis_url).await?;
+                let bus = EventBus::redis(
+                    conn.clone(),
+                    pushes,
+                    &config.redis_prefix,
+                    metrics.clone(),
+                    shutdown.clone(),
+                )
+                .await?;
+                (bus, Some(conn))
+            }
+            None => (EventBus::in_process(metrics.clone()), None),
+        };
+        let (secret, development) = config.jwt_secret();
+        if development {
+            tracing::warn!(
+                "JWT_SECRET is not set: tokens are signed with a public development secret. \
+                 Set JWT_SECRET before exposing this server."
+            );
+        }
+        let keys = JwtKeys::new(secret.as_bytes(), config.token_ttl_secs);
+        let app = Arc::new(AppState {
+            db,
+            keys,
+            bus,
+            redis,
+            metrics,
+            config,
+            shutdown,
+        });
+        let schema = build_schema(app.clone());
+        Ok(Self {
+            state: HttpState { app, schema },
+        })
+    }
+
+    /// The shared state (for CLI commands run against a built app).
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state.app
+    }
+
+    /// The router with every route and layer.
+    pub fn router(&self) -> Router {
+        let config = &self.state.app.config;
+        let body_limit = config.max_upload_bytes.max(config.max_body_bytes) + 64 * 1024;
+        Router::new()
+            .route("/graphql", get(http::get).post(http::post))
+            .route("/graphql/ws", get(ws::handler))
+            .route("/graphiql/assets/{name}", get(graphiql::asset))
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
+            .route("/metrics", get(metrics))
+            // The handlers bound JSON bodies and uploads themselves; this is the outer cap.
+            .layer(DefaultBodyLimit::disable())
+            .layer(RequestBodyLimitLayer::new(body_limit))
+            .layer(CorsLayer::permissive().max_age(std::time::Duration::from_secs(3600)))
+            .layer(middleware::from_fn_with_state(self.state.clone(), track))
+            .layer(TraceLayer::new_for_http())
+            .with_state(self.state.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then drains HTTP requests and closes
+    /// websockets.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let token = self.state.app.shutdown.clone();
+        let router = self.router();
+        tracing::info!(addr = %listener.local_addr()?, "switchboard listening");
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down");
+                token.cancel();
+            })
+            .await?;
+        self.state.app.db.clone().close().await?;
+        Ok(())
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database and (if configured) Redis answer.
+async fn readyz(State(state): State<HttpState>) -> Response {
+    let database = db::is_ready(&state.app.db).await;
+    let bus = state.app.bus.is_ready().await;
+    let body = serde_json::json!({
+        "database": if database { "ok" } else { "unavailable" },
+        "events": if bus { "ok" } else { "unavailable" },
+    });
+    let status = if database && bus {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<HttpState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.app.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Counts and times every request by its route (not its raw path, to bound label cardinality).
+async fn track(State(state): State<HttpState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let metrics = &state.app.metrics;
+    metrics
+        .http_duration
+        .observe(started.elapsed().as_secs_f64());
+    metrics
+        .http_requests
+        .get_or_create(&HttpLabels {
+            path,
+            method,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}

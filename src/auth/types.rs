@@ -1,0 +1,136 @@
+//! GraphQL types of users and accounts.
+
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{account, account_user, user};
+
+use super::repo;
+use crate::context::ContextExt;
+
+/// A member's role in an account.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::Role")]
+pub enum Role {
+    /// May do everything, including deleting, importing and exporting contacts.
+    Administrator,
+    /// May work with contacts and conversations.
+    Agent,
+}
+
+/// A member's chosen availability.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::Availability")]
+pub enum Availability {
+    /// Available for conversations.
+    Online,
+    /// Present but not taking new conversations.
+    Busy,
+    /// Away.
+    Offline,
+}
+
+/// A user as a member of the viewer's account.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct User {
+    /// The user's id.
+    pub id: ID,
+    /// Full name.
+    pub name: String,
+    /// The name shown to customers, when set.
+    pub display_name: Option<String>,
+    /// Login email (lower-cased).
+    pub email: String,
+    /// Role in the viewer's account.
+    pub role: Role,
+    /// Chosen availability in the viewer's account.
+    pub availability: Availability,
+    /// Whether the user goes offline when disconnected (false: always shown with their chosen availability).
+    pub auto_offline: bool,
+    /// When the user was created.
+    pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub user_id: i64,
+}
+
+impl User {
+    pub fn new(user: user::Model, membership: &account_user::Model) -> Self {
+        Self {
+            id: user.id.into(),
+            name: user.name,
+            display_name: user.display_name,
+            email: user.email,
+            role: membership.role.into(),
+            availability: membership.availability.into(),
+            auto_offline: membership.auto_offline,
+            created_at: user.created_at,
+            user_id: user.id,
+        }
+    }
+}
+
+#[ComplexObject]
+impl User {
+    /// The accounts this user belongs to. Only the viewer sees all of their own; for other users
+    /// this lists the viewer's account alone.
+    async fn accounts(&self, ctx: &Context<'_>) -> Result<Vec<Account>> {
+        let viewer = ctx.member()?;
+        let mut accounts = repo::memberships(ctx.db()?, self.user_id).await?;
+        if viewer.user_id != self.user_id {
+            accounts.retain(|(account, _)| account.id == viewer.account_id);
+        }
+        Ok(accounts
+            .into_iter()
+            .map(|(account, membership)| Account::new(account, &membership))
+            .collect())
+    }
+}
+
+/// An account (a tenant) as seen by one of its members.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Account {
+    /// The account's id.
+    pub id: ID,
+    /// The account's name.
+    pub name: String,
+    /// The member's role in this account.
+    pub role: Role,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Account {
+    pub fn new(account: account::Model, membership: &account_user::Model) -> Self {
+        Self {
+            id: account.id.into(),
+            name: account.name,
+            role: membership.role.into(),
+            created_at: account.created_at,
+        }
+    }
+}
+
+/// The result of a successful login.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct AuthPayload {
+    /// A bearer token: send it as `Authorization: Bearer <token>`, or in the websocket
+    /// `connection_init` payload as `{"authorization": "Bearer <token>"}`.
+    pub token: String,
+    /// The logged-in user, as a member of the token's account.
+    pub user: User,
+}
+
+/// A new member of the viewer's account.
+#[derive(InputObject, Debug)]
+pub struct CreateAgentInput {
+    /// Full name (1 to 255 characters).
+    pub name: String,
+    /// Login email; an existing user with this email is added to the account instead (keeping
+    /// their password).
+    pub email: String,
+    /// Password for a new user (at least 8 characters).
+    pub password: String,
+    /// Role in the account.
+    #[graphql(default_with = "Role::Agent")]
+    pub role: Role,
+}

@@ -1,0 +1,172 @@
+//! Typed configuration: one struct, read once from flags and environment variables.
+//!
+//! Every flag has an environment variable of the same meaning (api.md "Process"), so operators
+//! configure containers with env vars and developers with flags.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+/// The development-only JWT secret used when `JWT_SECRET` is unset. Loudly warned about at start.
+pub const DEV_JWT_SECRET: &str = "switchboard-development-secret-do-not-use-in-production";
+
+/// The `switchboard` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "GraphQL API and realtime gateway for a support CRM"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Settings shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database URL: `postgres://…` or `sqlite://FILE?mode=rwc`. Default: `switchboard.db` here.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Redis URL for cross-instance events and presence. Unset: in-process events.
+    #[arg(long, env = "REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+    /// Prefix for every Redis key and channel, so several deployments (or tests) share one Redis.
+    #[arg(
+        long,
+        env = "REDIS_PREFIX",
+        default_value = "switchboard",
+        global = true
+    )]
+    pub redis_prefix: String,
+    /// HS256 secret for access tokens.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+    /// Lifetime of tokens issued by `login` and `switchboard token`, in seconds.
+    #[arg(long, env = "TOKEN_TTL_SECS", default_value_t = 12 * 3600, global = true)]
+    pub token_ttl_secs: u64,
+    /// Address the HTTP server listens on.
+    #[arg(
+        long,
+        env = "LISTEN_ADDR",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen_addr: SocketAddr,
+    /// Log format: `text` for people, `json` for log shippers.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: LogFormat,
+    /// Largest accepted upload (multipart file), in bytes.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 64 * 1024 * 1024, global = true)]
+    pub max_upload_bytes: usize,
+    /// Largest accepted JSON request body, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+    /// Database pool size.
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, global = true)]
+    pub database_pool_size: u32,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The subcommands of api.md "Process".
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Create an account with an administrator; prints the account id.
+    CreateAccount(CreateAccountArgs),
+    /// Print an access token for a user.
+    Token(TokenArgs),
+    /// Print the GraphQL schema (SDL), the same text as `schema.graphql`.
+    ExportSchema,
+}
+
+/// `switchboard serve`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Do not apply pending migrations at start (run `switchboard migrate` as a separate step).
+    #[arg(long, env = "SKIP_MIGRATIONS")]
+    pub skip_migrations: bool,
+}
+
+/// `switchboard create-account`.
+#[derive(Debug, Args)]
+pub struct CreateAccountArgs {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub admin_email: String,
+    #[arg(long)]
+    pub admin_password: String,
+    /// The administrator's display name (default: the part of the email before `@`).
+    #[arg(long)]
+    pub admin_name: Option<String>,
+}
+
+/// `switchboard token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[arg(long)]
+    pub email: String,
+    /// Account to scope the token to (default: the user's first account).
+    #[arg(long)]
+    pub account: Option<i64>,
+}
+
+impl Config {
+    /// The database URL, defaulting to a SQLite file in the working directory.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or_else(|| {
+                let path = PathBuf::from("switchboard.db");
+                format!("sqlite://{}?mode=rwc", path.display())
+            })
+    }
+
+    /// The Redis URL, when one is configured.
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+    }
+
+    /// The JWT secret and whether it is the development default.
+    pub fn jwt_secret(&self) -> (String, bool) {
+        match self.jwt_secret.as_deref().filter(|s| !s.is_empty()) {
+            Some(secret) => (secret.to_owned(), false),
+            None => (DEV_JWT_SECRET.to_owned(), true),
+        }
+    }
+
+    /// A configuration for tests and benchmarks: every default, no environment read.
+    pub fn for_tests(
+        database_url: String,
+        redis_url: Option<String>,
+        redis_prefix: String,
+    ) -> Self {
+        Self {
+            database_url: Some(database_url),
+            redis_url,
+            redis_prefix,
+            jwt_secret: Some("test-secret".to_owned()),
+            token_ttl_secs: 3600,
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            log_format: LogFormat::Text,
+            max_upload_bytes: 64 * 1024 * 1024,
+            max_body_bytes: 1024 * 1024,
+            database_pool_size: 5,
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! GraphQL over HTTP, written around `receive_batch_body` rather than the stock handler, which
+//! executes mutations sent by GET and accepts `text/plain` bodies (a CSRF hole) and unbounded
+//! multipart uploads.
+//!
+//! - `GET /graphql?query=…` runs queries only; a mutation or subscription is 405.
+//! - `POST /graphql` takes `application/json` (bounded by `MAX_BODY_BYTES`) or
+//!   `multipart/form-data` (the GraphQL multipart request spec, bounded by `MAX_UPLOAD_BYTES`,
+//!   one file per request) with a preflight header; anything else is 415.
+//! - Responses are `application/graphql-response+json` when the client accepts it (request
+//!   errors are then 400, as the GraphQL-over-HTTP spec says), `application/json` otherwise.
+
+use async_graphql::{
+    BatchRequest, BatchResponse, Request,
+    http::MultipartOptions,
+    parser::{
+        parse_query,
+        types::{DocumentOperations, OperationType},
+    },
+};
+use axum::{
+    body::Body,
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+use futures_util::TryStreamExt;
+use serde_json::json;
+use tokio_util::compat::TokioAsyncReadCompatExt;
+
+use crate::{
+    app::HttpState,
+    auth::{jwt::bearer, viewer::Auth},
+    error::code,
+    graphiql,
+    telemetry::OperationLabels,
+};
+
+/// Most operations accepted in one batch request.
+pub const MAX_BATCH: usize = 10;
+/// Most files accepted in one multipart request.
+pub const MAX_FILES: usize = 1;
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+/// Headers that prove a multipart request is not a plain HTML form post (CSRF).
+const PREFLIGHT_HEADERS: [&str; 3] = [
+    "apollo-require-preflight",
+    "graphql-require-preflight",
+    "x-apollo-operation-name",
+];
+
+/// Decides who is asking from the `Authorization` header.
+pub fn authenticate(state: &HttpState, headers: &HeaderMap) -> Auth {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Auth::Anonymous;
+    };
+    match value.to_str().ok().and_then(bearer) {
+        None => Auth::Refused("malformed Authorization header: expected `Bearer <token>`".into()),
+        Some(token) => match state.app.keys.decode(token) {
+            Ok(viewer) => Auth::Authenticated(viewer),
+            Err(err) => Auth::Refused(err.to_string()),
+        },
+    }
+}
+
+/// A request-level error response (the request never reached the executor).
+fn request_error(status: StatusCode, error_code: &str, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": error_code } }] });
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    response
+}
+
+/// `GET /graphql`: GraphiQL for a browser, otherwise a query in the URL.
+pub async fn get(State(state): State<HttpState>, headers: HeaderMap, uri: Uri) -> Response {
+    let query = uri.query().unwrap_or_default();
+    if query.is_empty() && graphiql::wants_html(&headers) {
+        return graphiql::page().await;
+    }
+    let request = match async_graphql::http::parse_query_string(query) {
+        Ok(request) => request,
+        Err(err) => return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &err.to_string()),
+    };
+    if !is_query(&request) {
+        return request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "only queries may be sent with GET; send mutations and subscriptions with POST",
+        );
+    }
+    execute(&state, &headers, BatchRequest::Single(request)).await
+}
+
+/// Whether the operation a request selects is a query. An unparsable document counts as a
+/// query so that execution reports the parse error.
+fn is_query(request: &Request) -> bool {
+    let Ok(document) = parse_query(&request.query) else {
+        return true;
+    };
+    let ty = match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    matches!(ty, Some(OperationType::Query) | None)
+}
+
+/// `POST /graphql`.
+pub async fn post(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mime: Option<mime::Mime> = content_type.parse().ok();
+    let batch = match mime
+        .as_ref()
+        .map(|m| (m.type_().as_str(), m.subtype().as_str()))
+    {
+        Some(("application", "json")) => {
+            let Ok(bytes) = axum::body::to_bytes(body, state.app.config.max_body_bytes).await
+            else {
+                return request_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    "the request body is too large",
+                );
+            };
+            match serde_json::from_slice::<BatchRequest>(&bytes) {
+                Ok(batch) => batch,
+                Err(err) => {
+                    return request_error(
+                        StatusCode::BAD_REQUEST,
+                        "BAD_REQUEST",
+                        &format!("the body is not a GraphQL request: {err}"),
+                    );
+                }
+            }
+        }
+        Some(("multipart", "form-data")) => {
+            if !PREFLIGHT_HEADERS
+                .iter()
+                .any(|name| headers.contains_key(*name))
+            {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "multipart requests must carry a `GraphQL-Require-Preflight` (or \
+                     `Apollo-Require-Preflight`) header",
+                );
+            }
+            let options = MultipartOptions::default()
+                .max_file_size(state.app.config.max_upload_bytes)
+                .max_num_files(MAX_FILES);
+            let reader = tokio_util::io::StreamReader::new(
+                body.into_data_stream().map_err(std::io::Error::other),
+            )
+            .compat();
+            match async_graphql::http::receive_batch_body(Some(&content_type), reader, options)
+                .await
+            {
+                // MultipartOptions bounds only the total size by the file count; count here.
+                Ok(batch) if batch.iter().map(|r| r.uploads.len()).sum::<usize>() > MAX_FILES => {
+                    return request_error(
+                        StatusCode::BAD_REQUEST,
+                        "BAD_REQUEST",
+                        &format!("at most {MAX_FILES} file may be uploaded per request"),
+                    );
+                }
+                Ok(batch) => batch,
+                Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
+                    return request_error(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "PAYLOAD_TOO_LARGE",
+                        "the upload is too large",
+                    );
+                }
+                Err(err) => {
+                    return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &err.to_string());
+                }
+            }
+        }
+        _ => {
+            return request_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "send GraphQL requests as application/json (or multipart/form-data for uploads)",
+            );
+        }
+    };
+    if let BatchRequest::Batch(requests) = &batch
+        && (requests.is_empty() || requests.len() > MAX_BATCH)
+    {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            &format!("a batch must hold 1 to {MAX_BATCH} operations"),
+        );
+    }
+    execute(&state, &headers, batch).await
+}
+
+async fn execute(state: &HttpState, headers: &HeaderMap, batch: BatchRequest) -> Response {
+    let auth = authenticate(state, headers);
+    let response = state.schema.execute_batch(batch.data(auth)).await;
+    let outcome = if response.is_ok() { "ok" } else { "error" };
+    state
+        .app
+        .metrics
+        .graphql_operations
+        .get_or_create(&OperationLabels {
+            kind: "http",
+            outcome,
+        })
+        .inc();
+    respond(&response, headers)
+}
+
+/// Serialises a response with the negotiated media type and status.
+fn respond(response: &BatchResponse, headers: &HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let graphql_response = accept.contains(GRAPHQL_RESPONSE_JSON);
+    let status = match response {
+        BatchResponse::Single(single) if graphql_response && is_request_error(single) => {
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::OK,
+    };
+    let body = match serde_json::to_vec(response) {
+        Ok(body) => body,
+        Err(err) => {
+            tracing::error!(error = %err, "response serialisation failed");
+            return request_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                code::INTERNAL_SERVER_ERROR,
+                "Internal server error",
+            );
+        }
+    };
+    let content_type = if graphql_response {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        "application/json"
+    };
+    let mut out = (status, body).into_response();
+    out.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    out.headers_mut().extend(response.http_headers());
+    out
+}
+
+/// A response that never executed: parse or validation failed, so there is no `data`.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|err| err.path.is_empty())
+}

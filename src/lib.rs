@@ -1,0 +1,31 @@
+//! Switchboard: a GraphQL API and realtime subscriptions gateway for a customer-support CRM.
+//!
+//! A map of the crate:
+//! - [`app`]: state, router and `App::run(listener, shutdown)`, the one way to start a server;
+//! - [`config`]: the typed configuration and command line; [`cli`]: the non-serving commands;
+//! - [`http`] and [`ws`]: GraphQL over HTTP and over websockets; [`graphiql`]: the IDE page;
+//! - [`graphql`]: the schema's table of contents, merged from the domain modules
+//!   ([`auth`], [`inboxes`], [`presence`]);
+//! - [`events`]: the event bus (in process, or Redis pub/sub between instances);
+//! - [`db`]: connections and migrations; [`error`]: the error boundary and its codes.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod graphiql;
+pub mod graphql;
+pub mod http;
+pub mod ids;
+pub mod inboxes;
+pub mod presence;
+pub mod telemetry;
+pub mod validate;
+pub mod ws;
+
+pub use app::App;
+pub use config::Config;

@@ -1,0 +1,119 @@
+//! Structured logs (tracing) and Prometheus metrics.
+
+use std::sync::Arc;
+
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+use crate::config::LogFormat;
+
+/// Installs the global tracing subscriber. `RUST_LOG` overrides the default filter.
+///
+/// SQLx logs every statement at INFO; the default filter keeps it at WARN (slow statements).
+pub fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,tower_http=info"));
+    let registry = tracing_subscriber::registry().with(filter);
+    let result = match format {
+        LogFormat::Json => registry
+            .with(fmt::layer().json().with_current_span(false))
+            .try_init(),
+        LogFormat::Text => registry
+            .with(fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
+    };
+    // A second init (tests start many servers in one process) is harmless.
+    drop(result);
+}
+
+/// Labels of the HTTP request counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub path: String,
+    pub method: String,
+    pub status: u16,
+}
+
+/// Labels of the GraphQL operation counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    pub kind: &'static str,
+    pub outcome: &'static str,
+}
+
+/// The server's metrics, one registry per server (no globals, so tests can run many servers).
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: Family<HttpLabels, Counter>,
+    pub http_duration: Histogram,
+    pub graphql_operations: Family<OperationLabels, Counter>,
+    pub websocket_connections: Gauge,
+    pub events_published: Counter,
+    pub events_received: Counter,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        let mut registry = Registry::with_prefix("switchboard");
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests served",
+            http_requests.clone(),
+        );
+        let http_duration = Histogram::new([
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ]);
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            http_duration.clone(),
+        );
+        let graphql_operations = Family::<OperationLabels, Counter>::default();
+        registry.register(
+            "graphql_operations",
+            "GraphQL operations executed",
+            graphql_operations.clone(),
+        );
+        let websocket_connections = Gauge::default();
+        registry.register(
+            "websocket_connections",
+            "Open subscription websockets",
+            websocket_connections.clone(),
+        );
+        let events_published = Counter::default();
+        registry.register(
+            "events_published",
+            "Events published to the bus",
+            events_published.clone(),
+        );
+        let events_received = Counter::default();
+        registry.register(
+            "events_received",
+            "Events received from the bus and fanned out locally",
+            events_received.clone(),
+        );
+        Arc::new(Self {
+            registry,
+            http_requests,
+            http_duration,
+            graphql_operations,
+            websocket_connections,
+            events_published,
+            events_received,
+        })
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            tracing::error!("metrics encoding failed");
+        }
+        out
+    }
+}
