@@ -1,0 +1,322 @@
+//! The test harness: a real server on port 0 with a fresh database per test, and HTTP and
+//! websocket clients that talk to it as a user would.
+//!
+//! Backend: the embedded default (a SQLite file in a temp dir, in-process events) unless
+//! `DATABASE_URL` points at PostgreSQL, in which case each test gets its own fresh database on
+//! that server, and unless `REDIS_URL` is set, in which case events go through Redis under a
+//! channel prefix unique to the test.
+
+use std::{net::SocketAddr, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use switchboard::{
+    App, Config,
+    auth::repo::{self, NewUser},
+};
+use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream,
+    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+};
+
+/// A running server and what the test needs to talk to it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    /// A connection of the test's own, for seeding.
+    pub db: DatabaseConnection,
+    pub config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+    postgres: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}_{}", std::process::id(), rand_suffix())
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("{}{:x}", COUNTER.fetch_add(1, Ordering::Relaxed), nanos)
+}
+
+fn env_url(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Whether the suite runs against PostgreSQL + Redis.
+pub fn external_backends() -> bool {
+    env_url("DATABASE_URL").is_some()
+}
+
+/// Starts a server with a fresh database.
+pub async fn spawn_app() -> TestApp {
+    let (database_url, postgres, dir) = match env_url("DATABASE_URL") {
+        Some(base) if base.starts_with("postgres") => {
+            let name = unique("sb_test");
+            let admin = Database::connect(&base).await.expect("connect to PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let (server, _) = base.rsplit_once('/').expect("DATABASE_URL has a database name");
+            (format!("{server}/{name}"), Some((base.clone(), name)), None)
+        }
+        Some(other) => panic!("unsupported DATABASE_URL for tests: {other}"),
+        None => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+            (url, None, Some(dir))
+        }
+    };
+    let config = Config::for_tests(database_url.clone(), env_url("REDIS_URL"), unique("sbtest"));
+    spawn_with(config, postgres, dir).await
+}
+
+/// Starts another server on the same database and Redis as `other` (multi-instance tests).
+pub async fn spawn_sibling(other: &TestApp) -> TestApp {
+    spawn_with(other.config.clone(), None, None).await
+}
+
+async fn spawn_with(
+    config: Config,
+    postgres: Option<(String, String)>,
+    dir: Option<tempfile::TempDir>,
+) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let app = App::build(config.clone(), true).await.expect("build app");
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run(listener, async move {
+        let _ = rx.await;
+    }));
+    let db = switchboard::db::connect(&config.database_url(), 2).await.expect("test db connection");
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        db,
+        config,
+        shutdown: Some(tx),
+        server: Some(server),
+        postgres,
+        _dir: dir,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        if let Some((base, name)) = self.postgres.take() {
+            // Drop is synchronous: clean up the per-test database on a thread of its own.
+            let cleanup = std::thread::spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                    return;
+                };
+                runtime.block_on(async move {
+                    if let Ok(admin) = Database::connect(&base).await {
+                        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                        let _ = admin.execute_unprepared(&sql).await;
+                        let _ = admin.close().await;
+                    }
+                });
+            });
+            let _ = cleanup.join();
+        }
+    }
+}
+
+/// An account with a logged-in administrator.
+pub struct Session {
+    pub account_id: i64,
+    pub user_id: i64,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Shuts the server down and waits for it to finish.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let result = tokio::time::timeout(Duration::from_secs(10), server).await;
+            let outcome = result.expect("server stops within 10 s").expect("server task");
+            outcome.expect("server exits cleanly");
+        }
+    }
+
+    /// POSTs a GraphQL request and returns the whole JSON body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self.http.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request sent");
+        assert_eq!(response.status(), 200, "GraphQL over HTTP answers 200 for application/json");
+        response.json().await.expect("JSON body")
+    }
+
+    /// Like [`gql`](Self::gql), but asserts there is no error and returns `data`.
+    pub async fn data(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = self.gql(token, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// Creates an account with an administrator (as the `create-account` command does) and
+    /// logs in over HTTP.
+    pub async fn account(&self, name: &str) -> Session {
+        let email = format!("admin-{}@example.com", rand_suffix());
+        let password = "correct horse battery".to_owned();
+        let admin = NewUser { name: "Admin", email: &email, password: &password, role: entity::enums::Role::Administrator };
+        let (account, user) = repo::create_account(&self.db, name, admin).await.expect("create account");
+        let token = self.login(&email, &password).await;
+        Session { account_id: account.id, user_id: user.id, email, password, token }
+    }
+
+    /// Adds an agent to the session's account over GraphQL and logs in as them.
+    pub async fn agent(&self, admin: &Session, name: &str) -> Session {
+        let email = format!("agent-{}@example.com", rand_suffix());
+        let password = "agent password".to_owned();
+        let data = self
+            .data(
+                Some(&admin.token),
+                "mutation($input: CreateAgentInput!) { createAgent(input: $input) { id } }",
+                json!({ "input": { "name": name, "email": email, "password": password, "role": "AGENT" } }),
+            )
+            .await;
+        let user_id = data["createAgent"]["id"].as_str().expect("id").parse().expect("numeric id");
+        let token = self.login(&email, &password).await;
+        Session { account_id: admin.account_id, user_id, email, password, token }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let data = self
+            .data(
+                None,
+                "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token } }",
+                json!({ "email": email, "password": password }),
+            )
+            .await;
+        data["login"]["token"].as_str().expect("token").to_owned()
+    }
+}
+
+/// The code of the first error of a response.
+pub fn error_code(body: &Value) -> String {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body:#}")).to_owned()
+}
+
+/// A websocket client speaking one of the GraphQL subprotocols.
+pub struct WsClient {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub protocol: &'static str,
+}
+
+/// How long a test waits for a websocket message before failing.
+pub const WS_WAIT: Duration = Duration::from_secs(10);
+
+impl WsClient {
+    /// Opens the socket without sending anything.
+    pub async fn open(app: &TestApp, protocol: &'static str) -> Self {
+        let mut request = format!("ws://{}/graphql/ws", app.addr).into_client_request().expect("request");
+        request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
+        let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
+        assert_eq!(response.headers().get("sec-websocket-protocol").map(|v| v.to_str().unwrap_or_default()), Some(protocol));
+        Self { socket, protocol }
+    }
+
+    /// Opens the socket and completes `connection_init` with the token.
+    pub async fn connect(app: &TestApp, protocol: &'static str, token: &str) -> Self {
+        let mut client = Self::open(app, protocol).await;
+        client.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })).await;
+        let ack = client.next().await;
+        assert_eq!(ack["type"], "connection_ack", "expected an ack, got {ack}");
+        client
+    }
+
+    pub async fn send(&mut self, message: Value) {
+        self.socket.send(Message::Text(message.to_string().into())).await.expect("send");
+    }
+
+    /// Starts a subscription with the protocol's message type.
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        let kind = if self.protocol == "graphql-ws" { "start" } else { "subscribe" };
+        self.send(json!({ "id": id, "type": kind, "payload": { "query": query, "variables": variables } })).await;
+    }
+
+    /// The next JSON message (pings and pongs skipped); panics on close or timeout.
+    pub async fn next(&mut self) -> Value {
+        match self.next_frame().await {
+            Frame::Json(value) => value,
+            Frame::Closed(code, reason) => panic!("socket closed: {code} {reason}"),
+        }
+    }
+
+    /// The next JSON message or close frame.
+    pub async fn next_frame(&mut self) -> Frame {
+        loop {
+            let message = tokio::time::timeout(WS_WAIT, self.socket.next())
+                .await
+                .expect("websocket message within the wait")
+                .map(|m| m.expect("websocket frame"));
+            match message {
+                Some(Message::Text(text)) => return Frame::Json(serde_json::from_str(&text).expect("JSON message")),
+                Some(Message::Close(frame)) => {
+                    return frame
+                        .map(|f| Frame::Closed(f.code.into(), f.reason.to_string()))
+                        .unwrap_or(Frame::Closed(1005, String::new()));
+                }
+                Some(_) => continue,
+                None => return Frame::Closed(1006, String::new()),
+            }
+        }
+    }
+
+    /// The payload of the next data message for subscription `id`.
+    pub async fn next_data(&mut self, id: &str) -> Value {
+        loop {
+            let message = self.next().await;
+            let data_type = if self.protocol == "graphql-ws" { "data" } else { "next" };
+            if message["type"] == data_type && message["id"] == id {
+                return message["payload"].clone();
+            }
+            assert_ne!(message["type"], "error", "subscription error: {message}");
+        }
+    }
+
+    /// Asserts that nothing arrives for `wait`.
+    pub async fn expect_silence(&mut self, wait: Duration) {
+        let result = tokio::time::timeout(wait, self.socket.next()).await;
+        if let Ok(Some(Ok(Message::Text(text)))) = result {
+            panic!("unexpected message: {text}");
+        }
+    }
+}
+
+/// What came off a websocket.
+#[derive(Debug)]
+pub enum Frame {
+    Json(Value),
+    Closed(u16, String),
+}
