@@ -1,0 +1,383 @@
+//! Rendering a typed [`Filter`] to a SeaQuery [`Condition`] on `contacts`.
+//!
+//! Every value, JSON keys included, is a bound parameter. The two dialects differ only in the
+//! JSON accessors below (pitfalls.md: PostgreSQL's `->>` returns text and its casts raise on bad
+//! data; SQLite's returns a typed value), so a condition must run on the backend it was rendered
+//! for.
+//!
+//! Text compares `lower(attribute)` with the lower-cased value, and LIKE patterns are
+//! lower-cased and escaped, so matching ignores case alike on both backends (LIKE alone is
+//! case-sensitive on PostgreSQL). Caveat: SQLite's `lower()` folds ASCII letters only, so there
+//! `"ÉMILE"` does not equal `"émile"`; PostgreSQL folds per the database's locale.
+
+use chrono::{NaiveDate, NaiveTime};
+use entity::{contact, contact_label};
+use sea_orm::{
+    DbBackend,
+    sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement},
+};
+
+use super::parse::{
+    BoolField, BoolOp, Check, CmpOp, DateField, Filter, LabelOp, TextField, TextOp,
+};
+
+impl Filter {
+    /// The condition for `contact::Entity::find().filter(..)`; `None` for an empty filter.
+    pub fn to_condition(&self, backend: DbBackend) -> Option<Condition> {
+        if self.groups.is_empty() {
+            return None;
+        }
+        let render = Render {
+            postgres: backend == DbBackend::Postgres,
+        };
+        Some(self.groups.iter().fold(Condition::any(), |any, group| {
+            any.add(
+                group
+                    .iter()
+                    .fold(Condition::all(), |all, check| all.add(render.check(check))),
+            )
+        }))
+    }
+}
+
+/// The dialect: PostgreSQL, or SQLite for anything else.
+#[derive(Clone, Copy)]
+struct Render {
+    postgres: bool,
+}
+
+impl Render {
+    fn check(self, check: &Check) -> Condition {
+        match check {
+            Check::Text(field, op) => self.text(field, op),
+            Check::Number(key, op) => self.number(key, op),
+            Check::Date(DateField::CreatedAt, op) => timestamp(contact::Column::CreatedAt, op),
+            Check::Date(DateField::LastActivityAt, op) => {
+                timestamp(contact::Column::LastActivityAt, op)
+            }
+            Check::Date(DateField::Custom(key), op) => self.custom_date(key, op),
+            Check::Bool(BoolField::Blocked, op) => blocked(op),
+            Check::Bool(BoolField::Custom(key), op) => self.checkbox(key, op),
+            Check::Labels(op) => labels(op),
+        }
+    }
+
+    // --- text ---------------------------------------------------------------------------------
+
+    fn text(self, field: &TextField, op: &TextOp) -> Condition {
+        let raw = || self.raw_text(field);
+        // Phone numbers are digits and `+`: compared as stored, which keeps the unique index
+        // usable. Everything else ignores case.
+        let value = || {
+            if *field == TextField::Phone {
+                raw()
+            } else {
+                Func::lower(raw()).into()
+            }
+        };
+        let custom = matches!(field, TextField::Custom(_));
+        match op {
+            TextOp::EqualTo(values) => one(value().is_in(values.iter().cloned())),
+            TextOp::NotEqualTo(values) => {
+                negative(custom, raw(), value().is_not_in(values.iter().cloned()))
+            }
+            TextOp::Contains(values) => any(values.iter().map(|v| value().like(contains(v)))),
+            // does_not_contain: a missing attribute does not match, custom or not (domain.md §4).
+            TextOp::DoesNotContain(values) => negative(
+                false,
+                raw(),
+                all(values.iter().map(|v| value().not_like(contains(v)))),
+            ),
+            TextOp::StartsWith(values) => any(values.iter().map(|v| value().like(prefix(v)))),
+            TextOp::IsPresent => present(raw),
+            TextOp::IsNotPresent => present(raw).not(),
+        }
+    }
+
+    /// The attribute as text (NULL when absent), before any lower-casing.
+    fn raw_text(self, field: &TextField) -> Expr {
+        match field {
+            TextField::Name => column(contact::Column::Name),
+            TextField::Email => column(contact::Column::Email),
+            TextField::Phone => column(contact::Column::PhoneNumber),
+            TextField::Identifier => column(contact::Column::Identifier),
+            TextField::Additional(key) => {
+                self.json_text(contact::Column::AdditionalAttributes, key)
+            }
+            TextField::Custom(key) => self.json_text(contact::Column::CustomAttributes, key),
+        }
+    }
+
+    // --- custom numbers, dates, checkboxes ----------------------------------------------------
+
+    fn number(self, key: &str, op: &CmpOp<f64>) -> Condition {
+        let number = || self.custom_number(key);
+        let value = |v: &f64| self.number_value(*v);
+        match op {
+            CmpOp::EqualTo(values) => one(number().is_in(values.iter().map(value))),
+            CmpOp::NotEqualTo(values) => {
+                negative(true, number(), number().is_not_in(values.iter().map(value)))
+            }
+            CmpOp::GreaterThan(v) => one(number().gt(value(v))),
+            CmpOp::LessThan(v) => one(number().lt(value(v))),
+            CmpOp::IsPresent => present(|| self.custom_raw(key)),
+            CmpOp::IsNotPresent => present(|| self.custom_raw(key)).not(),
+        }
+    }
+
+    /// A custom date attribute, compared as `YYYY-MM-DD` text: that format orders like the dates.
+    fn custom_date(self, key: &str, op: &CmpOp<NaiveDate>) -> Condition {
+        let day = || self.custom_day(key);
+        let value = |d: &NaiveDate| d.format("%Y-%m-%d").to_string();
+        match op {
+            CmpOp::EqualTo(values) => one(day().is_in(values.iter().map(value))),
+            CmpOp::NotEqualTo(values) => {
+                negative(true, day(), day().is_not_in(values.iter().map(value)))
+            }
+            CmpOp::GreaterThan(d) => one(day().gt(value(d))),
+            CmpOp::LessThan(d) => one(day().lt(value(d))),
+            CmpOp::IsPresent => present(|| self.custom_raw(key)),
+            CmpOp::IsNotPresent => present(|| self.custom_raw(key)).not(),
+        }
+    }
+
+    fn checkbox(self, key: &str, op: &BoolOp) -> Condition {
+        let state = || self.custom_checkbox(key);
+        let value = |b: &bool| if *b { "true" } else { "false" };
+        match op {
+            BoolOp::EqualTo(values) => one(state().is_in(values.iter().map(value))),
+            BoolOp::NotEqualTo(values) => {
+                negative(true, state(), state().is_not_in(values.iter().map(value)))
+            }
+            BoolOp::IsPresent => present(|| self.custom_raw(key)),
+            BoolOp::IsNotPresent => present(|| self.custom_raw(key)).not(),
+        }
+    }
+
+    // --- JSON accessors, per dialect ----------------------------------------------------------
+
+    /// A custom SQL fragment with `?` for each of `args`. SeaQuery substitutes `?` on SQLite but
+    /// `$n` (numbered within the fragment) on PostgreSQL, so the marks are renumbered there. The
+    /// templates are constants of this file and contain no other `?`.
+    fn sql(self, template: &'static str, args: Vec<Expr>) -> Expr {
+        if !self.postgres {
+            return Expr::cust_with_exprs(template, args);
+        }
+        let mut numbered = String::with_capacity(template.len() + 8);
+        let mut n = 0;
+        for c in template.chars() {
+            if c == '?' {
+                n += 1;
+                numbered.push('$');
+                numbered.push_str(&n.to_string());
+            } else {
+                numbered.push(c);
+            }
+        }
+        Expr::cust_with_exprs(numbered, args)
+    }
+
+    /// How a key is addressed, as a bound value: PostgreSQL takes the key itself; SQLite a JSON
+    /// path, quoted so that keys with `.`, `[` or spaces stay one key (keys with `"` are refused
+    /// by the parser).
+    fn json_key(self, key: &str) -> Expr {
+        if self.postgres {
+            Expr::val(key)
+        } else {
+            Expr::val(format!("$.\"{key}\""))
+        }
+    }
+
+    /// `n` pairs (column, key) for a template that reads the key `n` times.
+    fn json_args(self, column_: contact::Column, key: &str, n: usize) -> Vec<Expr> {
+        (0..n)
+            .flat_map(|_| [column(column_), self.json_key(key)])
+            .collect()
+    }
+
+    /// The value at `key` as text-like (NULL when missing or JSON null).
+    fn json_text(self, column_: contact::Column, key: &str) -> Expr {
+        self.sql("(? ->> ?)", self.json_args(column_, key, 1))
+    }
+
+    fn custom_raw(self, key: &str) -> Expr {
+        self.json_text(contact::Column::CustomAttributes, key)
+    }
+
+    /// The value at `key` if it is a JSON number, else NULL: a stored string such as "many"
+    /// must not fail the cast (PostgreSQL) nor compare as text (SQLite).
+    fn custom_number(self, key: &str) -> Expr {
+        let template = if self.postgres {
+            "(CASE WHEN jsonb_typeof(? -> ?) = 'number' THEN CAST(? ->> ? AS numeric) END)"
+        } else {
+            "(CASE WHEN json_type(?, ?) IN ('integer', 'real') THEN ? ->> ? END)"
+        };
+        self.sql(
+            template,
+            self.json_args(contact::Column::CustomAttributes, key, 2),
+        )
+    }
+
+    /// A number to compare with [`Self::custom_number`]; PostgreSQL compares in `numeric`.
+    fn number_value(self, value: f64) -> Expr {
+        if self.postgres {
+            self.sql("CAST(? AS numeric)", vec![Expr::val(value)])
+        } else {
+            Expr::val(value)
+        }
+    }
+
+    /// The first 10 characters at `key` if they look like `YYYY-MM-DD`, else NULL. On
+    /// PostgreSQL in the "C" collation, so text order is byte order whatever the locale.
+    fn custom_day(self, key: &str) -> Expr {
+        let template = if self.postgres {
+            "((CASE WHEN substr(? ->> ?, 1, 10) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' \
+             THEN substr(? ->> ?, 1, 10) END) COLLATE \"C\")"
+        } else {
+            "(CASE WHEN substr(? ->> ?, 1, 10) \
+             GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' \
+             THEN substr(? ->> ?, 1, 10) END)"
+        };
+        self.sql(
+            template,
+            self.json_args(contact::Column::CustomAttributes, key, 2),
+        )
+    }
+
+    /// `'true'` or `'false'` if the value at `key` is a JSON boolean, else NULL. (SQLite's `->>`
+    /// would give 1/0, indistinguishable from numbers; PostgreSQL's gives 'true'/'false' for
+    /// the strings too.)
+    fn custom_checkbox(self, key: &str) -> Expr {
+        let template = if self.postgres {
+            "(CASE WHEN jsonb_typeof(? -> ?) = 'boolean' THEN ? ->> ? END)"
+        } else {
+            "(CASE json_type(?, ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' END)"
+        };
+        let n = if self.postgres { 2 } else { 1 };
+        self.sql(
+            template,
+            self.json_args(contact::Column::CustomAttributes, key, n),
+        )
+    }
+}
+
+// --- standard columns -------------------------------------------------------------------------
+
+fn column(column: contact::Column) -> Expr {
+    Expr::col((contact::Entity, column))
+}
+
+/// Day granularity in UTC: `> D` is from the next midnight on, `< D` before D's midnight.
+fn timestamp(column_: contact::Column, op: &CmpOp<NaiveDate>) -> Condition {
+    let at = || column(column_);
+    let midnight = |d: NaiveDate| Expr::val(d.and_time(NaiveTime::MIN).and_utc());
+    // The parser keeps years below 10000, so the next day always exists.
+    let next = |d: NaiveDate| d.succ_opt().unwrap_or(NaiveDate::MAX);
+    let on_day = |d: &NaiveDate| {
+        Condition::all()
+            .add(at().gte(midnight(*d)))
+            .add(at().lt(midnight(next(*d))))
+    };
+    match op {
+        CmpOp::EqualTo(days) => any(days.iter().map(on_day)),
+        CmpOp::NotEqualTo(days) => negative(false, at(), any(days.iter().map(on_day)).not()),
+        CmpOp::GreaterThan(d) => one(at().gte(midnight(next(*d)))),
+        CmpOp::LessThan(d) => one(at().lt(midnight(*d))),
+        CmpOp::IsPresent => one(at().is_not_null()),
+        CmpOp::IsNotPresent => one(at().is_null()),
+    }
+}
+
+/// `blocked` is NOT NULL, so a plain comparison is the whole story.
+fn blocked(op: &BoolOp) -> Condition {
+    let blocked = || column(contact::Column::Blocked);
+    match op {
+        BoolOp::EqualTo(values) => one(blocked().is_in(values.iter().copied())),
+        BoolOp::NotEqualTo(values) => one(blocked().is_not_in(values.iter().copied())),
+        BoolOp::IsPresent => one(blocked().is_not_null()),
+        BoolOp::IsNotPresent => one(blocked().is_null()),
+    }
+}
+
+/// Labels through a correlated subquery on `contact_labels`; "none of" therefore also matches
+/// contacts without any label.
+fn labels(op: &LabelOp) -> Condition {
+    let labelled = |names: Option<&Vec<String>>| -> SelectStatement {
+        let mut query = Query::select();
+        query
+            .expr(Expr::cust("1"))
+            .from(contact_label::Entity)
+            .and_where(
+                Expr::col((contact_label::Entity, contact_label::Column::ContactId))
+                    .equals((contact::Entity, contact::Column::Id)),
+            );
+        if let Some(names) = names {
+            query.and_where(
+                Expr::col((contact_label::Entity, contact_label::Column::Name))
+                    .is_in(names.iter().cloned()),
+            );
+        }
+        query
+    };
+    one(match op {
+        LabelOp::EqualTo(names) => Expr::exists(labelled(Some(names))),
+        LabelOp::NotEqualTo(names) => Expr::not_exists(labelled(Some(names))),
+        LabelOp::IsPresent => Expr::exists(labelled(None)),
+        LabelOp::IsNotPresent => Expr::not_exists(labelled(None)),
+    })
+}
+
+// --- building blocks --------------------------------------------------------------------------
+
+fn one(expr: Expr) -> Condition {
+    Condition::all().add(expr)
+}
+
+fn any<C: Into<Condition>>(items: impl Iterator<Item = C>) -> Condition {
+    items.fold(Condition::any(), |any, item| any.add(item.into()))
+}
+
+fn all<C: Into<Condition>>(items: impl Iterator<Item = C>) -> Condition {
+    items.fold(Condition::all(), |all, item| all.add(item.into()))
+}
+
+/// A negative test (NOT IN, NOT LIKE) on an attribute that may be NULL. SQL would already drop
+/// NULL rows; saying it keeps the intent visible. With `missing_matches` (custom attributes under
+/// not_equal_to, domain.md §4) a missing value matches instead — as one bracketed OR, so it
+/// cannot leak into neighbouring conditions.
+fn negative(missing_matches: bool, attribute: Expr, test: impl Into<Condition>) -> Condition {
+    if missing_matches {
+        Condition::any().add(attribute.is_null()).add(test.into())
+    } else {
+        Condition::all()
+            .add(attribute.is_not_null())
+            .add(test.into())
+    }
+}
+
+/// Has a value: not NULL (nor JSON null, nor a missing key) and not the empty string.
+fn present(raw: impl Fn() -> Expr) -> Condition {
+    Condition::all().add(raw().is_not_null()).add(raw().ne(""))
+}
+
+/// A LIKE pattern matching `value` anywhere.
+fn contains(value: &str) -> LikeExpr {
+    LikeExpr::new(format!("%{}%", escape_like(value))).escape('\\')
+}
+
+/// A LIKE pattern matching values that start with `value`.
+fn prefix(value: &str) -> LikeExpr {
+    LikeExpr::new(format!("{}%", escape_like(value))).escape('\\')
+}
+
+/// Makes `%`, `_` and the escape character itself literal.
+fn escape_like(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len() + 2);
+    for c in value.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
