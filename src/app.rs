@@ -3,6 +3,7 @@
 
 use std::{future::Future, sync::Arc, time::Instant};
 
+use async_graphql::dataloader::DataLoader;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
@@ -25,6 +26,7 @@ use crate::{
     graphiql,
     graphql::{AppSchema, build_schema},
     http,
+    loaders::{self, DbLoader},
     telemetry::{HttpLabels, Metrics},
     ws,
 };
@@ -32,6 +34,8 @@ use crate::{
 /// What every request handler and resolver shares.
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Batches parent→child loads (no cache, so one instance serves every request).
+    pub loader: DataLoader<DbLoader>,
     pub keys: JwtKeys,
     pub bus: EventBus,
     pub redis: Option<ConnectionManager>,
@@ -86,8 +90,10 @@ impl App {
             );
         }
         let keys = JwtKeys::new(secret.as_bytes(), config.token_ttl_secs);
+        let loader = loaders::build(db.clone());
         let app = Arc::new(AppState {
             db,
+            loader,
             keys,
             bus,
             redis,

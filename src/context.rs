@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use async_graphql::Context;
+use async_graphql::{Context, dataloader::DataLoader};
 use sea_orm::DatabaseConnection;
 
 use crate::{
     app::AppState,
     auth::viewer::{Auth, ContactViewer, UserViewer, Viewer},
     error::AppError,
+    loaders::DbLoader,
 };
 
 /// Read the context through these instead of `ctx.data::<T>()`.
@@ -18,6 +19,10 @@ pub trait ContextExt {
     fn shared_state(&self) -> Result<Arc<AppState>, AppError>;
     fn db(&self) -> Result<&DatabaseConnection, AppError> {
         Ok(&self.state()?.db)
+    }
+    /// The batching loader for parent→child fields.
+    fn loader(&self) -> Result<&DataLoader<DbLoader>, AppError> {
+        Ok(&self.state()?.loader)
     }
     /// The authenticated caller, or UNAUTHENTICATED.
     fn viewer(&self) -> Result<Viewer, AppError>;

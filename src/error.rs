@@ -46,6 +46,12 @@ pub enum AppError {
         field: Option<String>,
         message: String,
     },
+    /// A condition of a contacts filter is invalid (BAD_USER_INPUT with `conditionIndex`).
+    InvalidFilter {
+        index: usize,
+        key: String,
+        message: String,
+    },
     Internal(anyhow::Error),
 }
 
@@ -80,7 +86,9 @@ impl AppError {
         match self {
             Self::Unauthenticated(message) | Self::Forbidden(message) => message.clone(),
             Self::NotFound(what) => format!("{what} not found"),
-            Self::BadInput { message, .. } | Self::Conflict { message, .. } => message.clone(),
+            Self::BadInput { message, .. }
+            | Self::Conflict { message, .. }
+            | Self::InvalidFilter { message, .. } => message.clone(),
             Self::Internal(_) => "Internal server error".to_owned(),
         }
     }
@@ -91,7 +99,7 @@ impl AppError {
             Self::Unauthenticated(_) => code::UNAUTHENTICATED,
             Self::Forbidden(_) => code::FORBIDDEN,
             Self::NotFound(_) => code::NOT_FOUND,
-            Self::BadInput { .. } => code::BAD_USER_INPUT,
+            Self::BadInput { .. } | Self::InvalidFilter { .. } => code::BAD_USER_INPUT,
             Self::Conflict { .. } => code::CONFLICT,
             Self::Internal(_) => code::INTERNAL_SERVER_ERROR,
         }
@@ -116,16 +124,21 @@ impl From<AppError> for async_graphql::Error {
     fn from(err: AppError) -> Self {
         let code = err.code();
         let message = err.message();
+        let mut extensions = ErrorExtensionValues::default();
+        extensions.set("code", code);
         let field = match err {
             AppError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
                 None
             }
             AppError::BadInput { field, .. } | AppError::Conflict { field, .. } => field,
+            AppError::InvalidFilter { index, key, .. } => {
+                extensions.set("conditionIndex", index);
+                extensions.set("attributeKey", key);
+                Some("filter".to_owned())
+            }
             _ => None,
         };
-        let mut extensions = ErrorExtensionValues::default();
-        extensions.set("code", code);
         if let Some(field) = field {
             extensions.set("field", field);
         }

@@ -6,9 +6,12 @@ use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema, 
 
 use crate::{
     app::AppState,
+    attributes::schema::{AttributeMutation, AttributeQuery},
     auth::schema::{AuthMutation, AuthQuery},
+    contacts::schema::{ContactMutation, ContactQuery, ContactSubscription},
     error::ErrorCodes,
     inboxes::schema::{InboxMutation, InboxQuery},
+    notes::schema::NoteMutation,
     presence::schema::PresenceSubscription,
 };
 
@@ -21,17 +24,23 @@ pub const MAX_COMPLEXITY: usize = 1000;
 /// Every query.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(AuthQuery, InboxQuery);
+pub struct Query(AuthQuery, InboxQuery, ContactQuery, AttributeQuery);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(AuthMutation, InboxMutation);
+pub struct Mutation(
+    AuthMutation,
+    InboxMutation,
+    ContactMutation,
+    NoteMutation,
+    AttributeMutation,
+);
 
 /// Every subscription.
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct Subscription(PresenceSubscription);
+pub struct Subscription(PresenceSubscription, ContactSubscription);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

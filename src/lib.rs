@@ -5,15 +5,19 @@
 //! - [`config`]: the typed configuration and command line; [`cli`]: the non-serving commands;
 //! - [`http`] and [`ws`]: GraphQL over HTTP and over websockets; [`graphiql`]: the IDE page;
 //! - [`graphql`]: the schema's table of contents, merged from the domain modules
-//!   ([`auth`], [`inboxes`], [`presence`]);
+//!   ([`auth`], [`inboxes`], [`contacts`], [`notes`], [`attributes`], [`conversations`],
+//!   [`presence`]), with [`loaders`] for every parent→child field and [`pagination`];
 //! - [`events`]: the event bus (in process, or Redis pub/sub between instances);
 //! - [`db`]: connections and migrations; [`error`]: the error boundary and its codes.
 
 pub mod app;
+pub mod attributes;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod contacts;
 pub mod context;
+pub mod conversations;
 pub mod db;
 pub mod error;
 pub mod events;
@@ -22,8 +26,12 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod inboxes;
+pub mod loaders;
+pub mod notes;
+pub mod pagination;
 pub mod presence;
 pub mod telemetry;
+pub mod time;
 pub mod validate;
 pub mod ws;
 

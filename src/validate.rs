@@ -78,3 +78,91 @@ mod tests {
         assert!(required_string("name", "  ").is_err());
     }
 }
+
+/// A phone number in E.164: `+`, a non-zero digit, then 1–14 digits, nothing else. Empty → `None`.
+pub fn phone(field: &str, value: &str) -> AppResult<Option<String>> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let digits = value.strip_prefix('+').unwrap_or_default();
+    let valid = digits.len() >= 2
+        && digits.len() <= 15
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    if valid {
+        Ok(Some(value.to_owned()))
+    } else {
+        Err(AppError::bad_input(
+            field,
+            format!("{field} must be in E.164 format: + and 2 to 15 digits, e.g. +14155550100"),
+        ))
+    }
+}
+
+/// Adds the leading `+` a phone number was written without (imports and filters).
+pub fn with_plus(value: &str) -> String {
+    let value = value.trim();
+    if value.is_empty() || value.starts_with('+') {
+        value.to_owned()
+    } else {
+        format!("+{value}")
+    }
+}
+
+/// A JSON object (attributes must be objects).
+pub fn json_object(
+    field: &str,
+    value: serde_json::Value,
+) -> AppResult<serde_json::Map<String, serde_json::Value>> {
+    match value {
+        serde_json::Value::Object(map) => Ok(map),
+        _ => Err(AppError::bad_input(
+            field,
+            format!("{field} must be a JSON object"),
+        )),
+    }
+}
+
+/// A label or key name: trimmed, 1–255 characters of letters, digits, `_`, `-` and `.`.
+pub fn name(field: &str, value: &str) -> AppResult<String> {
+    let value = required_string(field, value)?;
+    if value
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        Ok(value)
+    } else {
+        Err(AppError::bad_input(
+            field,
+            format!("{field} may contain only letters, digits, `_`, `-` and `.`"),
+        ))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod phone_tests {
+    use super::*;
+
+    #[test]
+    fn accepts_only_anchored_e164() {
+        assert_eq!(
+            phone("p", " +14155550100 ").unwrap().as_deref(),
+            Some("+14155550100")
+        );
+        assert_eq!(phone("p", "").unwrap(), None);
+        for bad in [
+            "14155550100",
+            "+04155550100",
+            "x+14155550100",
+            "+1415555010012345",
+            "+1 415",
+            "+1",
+        ] {
+            assert!(phone("p", bad).is_err(), "{bad} accepted");
+        }
+        assert_eq!(with_plus("4155550100"), "+4155550100");
+        assert_eq!(with_plus("+4155550100"), "+4155550100");
+    }
+}

@@ -1,6 +1,5 @@
 //! Account-scoped queries and writes for users and memberships.
 
-use chrono::Utc;
 use entity::{
     account, account_user,
     enums::{Availability, Role},
@@ -145,7 +144,7 @@ pub async fn add_member(
         password::hash(new.password.to_owned()).await?
     };
     let txn = db.begin().await?;
-    let now = Utc::now();
+    let now = crate::time::now();
     let user = match user_by_email(&txn, &email).await? {
         Some(user) => user,
         None => user::ActiveModel {
@@ -187,7 +186,7 @@ pub async fn create_account(
 ) -> AppResult<(account::Model, user::Model)> {
     let name = validate::required_string("name", name)?;
     let txn = db.begin().await?;
-    let now = Utc::now();
+    let now = crate::time::now();
     let account = account::ActiveModel {
         name: Set(name),
         last_conversation_display_id: Set(0),
@@ -221,7 +220,7 @@ pub async fn set_availability(
         .ok_or(AppError::NotFound("user"))?;
     let mut active: account_user::ActiveModel = membership.into();
     active.availability = Set(availability);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(crate::time::now());
     let membership = active.update(db).await?;
     Ok((user, membership))
 }

@@ -40,6 +40,11 @@ pub struct Event {
 pub enum EventPayload {
     /// Someone's presence or availability in the account changed: recompute the snapshot.
     PresenceChanged,
+    /// A contact was created, updated, merged or deleted.
+    ContactChanged {
+        kind: crate::contacts::types::ContactEventKind,
+        contact_id: i64,
+    },
 }
 
 /// Publishes events and hands out subscriptions to them.
@@ -122,7 +127,7 @@ impl EventBus {
                         Ok(()) => return,
                         // Degrade to this instance's subscribers rather than drop the event.
                         Err(err) => {
-                            tracing::warn!(error = %err, "redis publish failed; delivering locally")
+                            tracing::warn!(error = %err, "redis publish failed; delivering locally");
                         }
                     }
                 }

@@ -1,6 +1,5 @@
 //! Account-scoped inbox queries and writes.
 
-use chrono::Utc;
 use entity::inbox;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -38,7 +37,7 @@ pub async fn create(
 ) -> AppResult<inbox::Model> {
     let name = validate::required_string("name", name)?;
     let channel_type = validate::required_string("channelType", channel_type)?.to_lowercase();
-    let now = Utc::now();
+    let now = crate::time::now();
     Ok(inbox::ActiveModel {
         account_id: Set(account_id),
         name: Set(name),

@@ -30,7 +30,9 @@ impl InboxQuery {
     async fn inbox(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Inbox>> {
         let viewer = ctx.member()?;
         let id = parse_id("id", &id)?;
-        Ok(repo::find(ctx.db()?, viewer.account_id, id).await?.map(Inbox::from))
+        Ok(repo::find(ctx.db()?, viewer.account_id, id)
+            .await?
+            .map(Inbox::from))
     }
 }
 

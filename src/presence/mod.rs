@@ -9,7 +9,7 @@ pub mod types;
 
 use entity::enums::Availability;
 
-use crate::{auth::repo as auth_repo, error::AppResult};
+use crate::{app::AppState, auth::repo as auth_repo, error::AppResult};
 use sea_orm::ConnectionTrait;
 use types::{PresenceUpdate, UserPresence};
 
@@ -33,6 +33,19 @@ pub async fn snapshot(
         users,
         contacts: Vec::new(),
     })
+}
+
+/// Contacts of the account online now. Presence tracking of contacts arrives with the realtime
+/// gateway; until then nobody is online.
+pub async fn online_contacts(_state: &AppState, _account_id: i64) -> AppResult<Vec<i64>> {
+    Ok(Vec::new())
+}
+
+/// Whether a contact is online now.
+pub async fn contact_online(state: &AppState, account_id: i64, contact_id: i64) -> AppResult<bool> {
+    Ok(online_contacts(state, account_id)
+        .await?
+        .contains(&contact_id))
 }
 
 /// Whether an availability counts as present.

@@ -15,17 +15,40 @@ fn switchboard(app: &crate::helpers::TestApp, args: &[&str]) -> String {
         .env("RUST_LOG", "warn")
         .output()
         .expect("run switchboard");
-    assert!(output.status.success(), "switchboard {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "switchboard {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).expect("utf-8 stdout")
 }
 
 #[tokio::test]
 async fn create_account_then_token_then_query() {
     let app = spawn_app().await;
-    let id = switchboard(&app, &["create-account", "--name", "Initech", "--admin-email", "Boss@Initech.com", "--admin-password", "tps reports"]);
+    let id = switchboard(
+        &app,
+        &[
+            "create-account",
+            "--name",
+            "Initech",
+            "--admin-email",
+            "Boss@Initech.com",
+            "--admin-password",
+            "tps reports",
+        ],
+    );
     let account_id: i64 = id.trim().parse().expect("prints the account id");
-    let token = switchboard(&app, &["token", "--email", "boss@initech.com"]).trim().to_owned();
-    let me = app.data(Some(&token), "{ me { email role accounts { id name } } }", json!({})).await;
+    let token = switchboard(&app, &["token", "--email", "boss@initech.com"])
+        .trim()
+        .to_owned();
+    let me = app
+        .data(
+            Some(&token),
+            "{ me { email role accounts { id name } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(me["me"]["email"], "boss@initech.com");
     assert_eq!(me["me"]["role"], "ADMINISTRATOR");
     assert_eq!(me["me"]["accounts"][0]["id"], account_id.to_string());
@@ -36,7 +59,13 @@ async fn create_account_then_token_then_query() {
 
 #[test]
 fn export_schema_prints_the_sdl() {
-    let output = Command::new(env!("CARGO_BIN_EXE_switchboard")).arg("export-schema").output().expect("run");
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("export-schema")
+        .output()
+        .expect("run");
     assert!(output.status.success());
-    assert_eq!(String::from_utf8(output.stdout).unwrap(), switchboard::graphql::sdl());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        switchboard::graphql::sdl()
+    );
 }

@@ -62,13 +62,17 @@ pub async fn spawn_app() -> TestApp {
     let (database_url, postgres, dir) = match env_url("DATABASE_URL") {
         Some(base) if base.starts_with("postgres") => {
             let name = unique("sb_test");
-            let admin = Database::connect(&base).await.expect("connect to PostgreSQL");
+            let admin = Database::connect(&base)
+                .await
+                .expect("connect to PostgreSQL");
             admin
                 .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                 .await
                 .expect("create test database");
             admin.close().await.ok();
-            let (server, _) = base.rsplit_once('/').expect("DATABASE_URL has a database name");
+            let (server, _) = base
+                .rsplit_once('/')
+                .expect("DATABASE_URL has a database name");
             (format!("{server}/{name}"), Some((base.clone(), name)), None)
         }
         Some(other) => panic!("unsupported DATABASE_URL for tests: {other}"),
@@ -92,14 +96,18 @@ async fn spawn_with(
     postgres: Option<(String, String)>,
     dir: Option<tempfile::TempDir>,
 ) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let app = App::build(config.clone(), true).await.expect("build app");
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run(listener, async move {
         let _ = rx.await;
     }));
-    let db = switchboard::db::connect(&config.database_url(), 2).await.expect("test db connection");
+    let db = switchboard::db::connect(&config.database_url(), 2)
+        .await
+        .expect("test db connection");
     TestApp {
         addr,
         http: reqwest::Client::new(),
@@ -123,7 +131,10 @@ impl Drop for TestApp {
         if let Some((base, name)) = self.postgres.take() {
             // Drop is synchronous: clean up the per-test database on a thread of its own.
             let cleanup = std::thread::spawn(move || {
-                let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
                     return;
                 };
                 runtime.block_on(async move {
@@ -160,19 +171,28 @@ impl TestApp {
         }
         if let Some(server) = self.server.take() {
             let result = tokio::time::timeout(Duration::from_secs(10), server).await;
-            let outcome = result.expect("server stops within 10 s").expect("server task");
+            let outcome = result
+                .expect("server stops within 10 s")
+                .expect("server task");
             outcome.expect("server exits cleanly");
         }
     }
 
     /// POSTs a GraphQL request and returns the whole JSON body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self.http.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         let response = request.send().await.expect("request sent");
-        assert_eq!(response.status(), 200, "GraphQL over HTTP answers 200 for application/json");
+        assert_eq!(
+            response.status(),
+            200,
+            "GraphQL over HTTP answers 200 for application/json"
+        );
         response.json().await.expect("JSON body")
     }
 
@@ -188,10 +208,23 @@ impl TestApp {
     pub async fn account(&self, name: &str) -> Session {
         let email = format!("admin-{}@example.com", rand_suffix());
         let password = "correct horse battery".to_owned();
-        let admin = NewUser { name: "Admin", email: &email, password: &password, role: entity::enums::Role::Administrator };
-        let (account, user) = repo::create_account(&self.db, name, admin).await.expect("create account");
+        let admin = NewUser {
+            name: "Admin",
+            email: &email,
+            password: &password,
+            role: entity::enums::Role::Administrator,
+        };
+        let (account, user) = repo::create_account(&self.db, name, admin)
+            .await
+            .expect("create account");
         let token = self.login(&email, &password).await;
-        Session { account_id: account.id, user_id: user.id, email, password, token }
+        Session {
+            account_id: account.id,
+            user_id: user.id,
+            email,
+            password,
+            token,
+        }
     }
 
     /// Adds an agent to the session's account over GraphQL and logs in as them.
@@ -205,9 +238,19 @@ impl TestApp {
                 json!({ "input": { "name": name, "email": email, "password": password, "role": "AGENT" } }),
             )
             .await;
-        let user_id = data["createAgent"]["id"].as_str().expect("id").parse().expect("numeric id");
+        let user_id = data["createAgent"]["id"]
+            .as_str()
+            .expect("id")
+            .parse()
+            .expect("numeric id");
         let token = self.login(&email, &password).await;
-        Session { account_id: admin.account_id, user_id, email, password, token }
+        Session {
+            account_id: admin.account_id,
+            user_id,
+            email,
+            password,
+            token,
+        }
     }
 
     pub async fn login(&self, email: &str, password: &str) -> String {
@@ -224,7 +267,10 @@ impl TestApp {
 
 /// The code of the first error of a response.
 pub fn error_code(body: &Value) -> String {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body:#}")).to_owned()
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body:#}"))
+        .to_owned()
 }
 
 /// A websocket client speaking one of the GraphQL subprotocols.
@@ -239,10 +285,22 @@ pub const WS_WAIT: Duration = Duration::from_secs(10);
 impl WsClient {
     /// Opens the socket without sending anything.
     pub async fn open(app: &TestApp, protocol: &'static str) -> Self {
-        let mut request = format!("ws://{}/graphql/ws", app.addr).into_client_request().expect("request");
-        request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
-        let (socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
-        assert_eq!(response.headers().get("sec-websocket-protocol").map(|v| v.to_str().unwrap_or_default()), Some(protocol));
+        let mut request = format!("ws://{}/graphql/ws", app.addr)
+            .into_client_request()
+            .expect("request");
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
+        let (socket, response) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket connects");
+        assert_eq!(
+            response
+                .headers()
+                .get("sec-websocket-protocol")
+                .map(|v| v.to_str().unwrap_or_default()),
+            Some(protocol)
+        );
         Self { socket, protocol }
     }
 
@@ -256,12 +314,19 @@ impl WsClient {
     }
 
     pub async fn send(&mut self, message: Value) {
-        self.socket.send(Message::Text(message.to_string().into())).await.expect("send");
+        self.socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .expect("send");
     }
 
     /// Starts a subscription with the protocol's message type.
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
-        let kind = if self.protocol == "graphql-ws" { "start" } else { "subscribe" };
+        let kind = if self.protocol == "graphql-ws" {
+            "start"
+        } else {
+            "subscribe"
+        };
         self.send(json!({ "id": id, "type": kind, "payload": { "query": query, "variables": variables } })).await;
     }
 
@@ -281,7 +346,9 @@ impl WsClient {
                 .expect("websocket message within the wait")
                 .map(|m| m.expect("websocket frame"));
             match message {
-                Some(Message::Text(text)) => return Frame::Json(serde_json::from_str(&text).expect("JSON message")),
+                Some(Message::Text(text)) => {
+                    return Frame::Json(serde_json::from_str(&text).expect("JSON message"));
+                }
                 Some(Message::Close(frame)) => {
                     return frame
                         .map(|f| Frame::Closed(f.code.into(), f.reason.to_string()))
@@ -297,7 +364,11 @@ impl WsClient {
     pub async fn next_data(&mut self, id: &str) -> Value {
         loop {
             let message = self.next().await;
-            let data_type = if self.protocol == "graphql-ws" { "data" } else { "next" };
+            let data_type = if self.protocol == "graphql-ws" {
+                "data"
+            } else {
+                "next"
+            };
             if message["type"] == data_type && message["id"] == id {
                 return message["payload"].clone();
             }

@@ -23,7 +23,10 @@ async fn get_runs_queries_and_refuses_mutations() {
     let response = app
         .http
         .get(app.url("/graphql"))
-        .query(&[("query", "mutation { setAvailability(availability: BUSY) { id } }")])
+        .query(&[(
+            "query",
+            "mutation { setAvailability(availability: BUSY) { id } }",
+        )])
         .bearer_auth(&admin.token)
         .send()
         .await
@@ -31,7 +34,9 @@ async fn get_runs_queries_and_refuses_mutations() {
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()["allow"], "POST");
     // And it did not run.
-    let me = app.data(Some(&admin.token), "{ me { availability } }", json!({})).await;
+    let me = app
+        .data(Some(&admin.token), "{ me { availability } }", json!({}))
+        .await;
     assert_eq!(me["me"]["availability"], "ONLINE");
 }
 
@@ -39,7 +44,11 @@ async fn get_runs_queries_and_refuses_mutations() {
 async fn only_json_and_multipart_bodies_are_accepted() {
     let app = spawn_app().await;
     let admin = app.account("Acme").await;
-    for content_type in ["text/plain", "application/x-www-form-urlencoded", "application/graphql"] {
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/graphql",
+    ] {
         let response = app
             .http
             .post(app.url("/graphql"))
@@ -51,10 +60,19 @@ async fn only_json_and_multipart_bodies_are_accepted() {
             .unwrap();
         assert_eq!(response.status(), 415, "{content_type}");
     }
-    let me = app.data(Some(&admin.token), "{ me { availability } }", json!({})).await;
+    let me = app
+        .data(Some(&admin.token), "{ me { availability } }", json!({}))
+        .await;
     assert_eq!(me["me"]["availability"], "ONLINE");
 
-    let response = app.http.post(app.url("/graphql")).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
     assert_eq!(error_code(&body), "BAD_REQUEST");
@@ -64,25 +82,62 @@ async fn only_json_and_multipart_bodies_are_accepted() {
 async fn multipart_needs_a_preflight_header_and_bounded_uploads() {
     let app = spawn_app().await;
     let operations = json!({ "query": "{ __typename }", "variables": {} }).to_string();
-    let form = || reqwest::multipart::Form::new().text("operations", operations.clone()).text("map", "{}");
-    let response = app.http.post(app.url("/graphql")).multipart(form()).send().await.unwrap();
+    let form = || {
+        reqwest::multipart::Form::new()
+            .text("operations", operations.clone())
+            .text("map", "{}")
+    };
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .multipart(form())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("Preflight"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Preflight"),
+        "{body}"
+    );
 
-    let response = app.http.post(app.url("/graphql")).header("GraphQL-Require-Preflight", "1").multipart(form()).send().await.unwrap();
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .header("GraphQL-Require-Preflight", "1")
+        .multipart(form())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["data"]["__typename"], "Query");
 
     // Two files where one is allowed.
-    let operations = json!({ "query": "{ __typename }", "variables": { "a": null, "b": null } }).to_string();
+    let operations =
+        json!({ "query": "{ __typename }", "variables": { "a": null, "b": null } }).to_string();
     let form = reqwest::multipart::Form::new()
         .text("operations", operations)
         .text("map", r#"{"0": ["variables.a"], "1": ["variables.b"]}"#)
-        .part("0", reqwest::multipart::Part::bytes(b"a".to_vec()).file_name("a.csv"))
-        .part("1", reqwest::multipart::Part::bytes(b"b".to_vec()).file_name("b.csv"));
-    let response = app.http.post(app.url("/graphql")).header("GraphQL-Require-Preflight", "1").multipart(form).send().await.unwrap();
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(b"a".to_vec()).file_name("a.csv"),
+        )
+        .part(
+            "1",
+            reqwest::multipart::Part::bytes(b"b".to_vec()).file_name("b.csv"),
+        );
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .header("GraphQL-Require-Preflight", "1")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
 }
 
@@ -106,11 +161,28 @@ async fn library_errors_carry_codes() {
     let admin = app.account("Acme").await;
     let parse = app.gql(Some(&admin.token), "{ me { id ", json!({})).await;
     assert_eq!(error_code(&parse), "GRAPHQL_PARSE_FAILED");
-    let validation = app.gql(Some(&admin.token), "{ me { nope } }", json!({})).await;
+    let validation = app
+        .gql(Some(&admin.token), "{ me { nope } }", json!({}))
+        .await;
     assert_eq!(error_code(&validation), "GRAPHQL_VALIDATION_FAILED");
-    let variables = app.gql(Some(&admin.token), "query($id: ID!) { inbox(id: $id) { id } }", json!({})).await;
-    assert!(variables["errors"][0]["extensions"]["code"].is_string(), "{variables}");
-    let bad_id = app.gql(Some(&admin.token), "{ inbox(id: \"abc\") { id } }", json!({})).await;
+    let variables = app
+        .gql(
+            Some(&admin.token),
+            "query($id: ID!) { inbox(id: $id) { id } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        variables["errors"][0]["extensions"]["code"].is_string(),
+        "{variables}"
+    );
+    let bad_id = app
+        .gql(
+            Some(&admin.token),
+            "{ inbox(id: \"abc\") { id } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(error_code(&bad_id), "BAD_USER_INPUT");
     assert_eq!(bad_id["errors"][0]["extensions"]["field"], "id");
 }
@@ -118,7 +190,11 @@ async fn library_errors_carry_codes() {
 #[tokio::test]
 async fn depth_limit_refuses_deep_queries_but_lets_introspection_through() {
     let app = spawn_app().await;
-    let nested = format!("{{ __schema {{ types {{ fields {{ type {}name{} }} }} }} }}", "{ ofType ".repeat(16), " }".repeat(16));
+    let nested = format!(
+        "{{ __schema {{ types {{ fields {{ type {}name{} }} }} }} }}",
+        "{ ofType ".repeat(16),
+        " }".repeat(16)
+    );
     let body = app.gql(None, &nested, json!({})).await;
     assert_eq!(error_code(&body), "QUERY_TOO_DEEP", "{body}");
 
@@ -141,7 +217,10 @@ async fn negotiates_graphql_response_json() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "application/graphql-response+json");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/graphql-response+json"
+    );
 
     let response = app
         .http
@@ -153,7 +232,14 @@ async fn negotiates_graphql_response_json() {
         .unwrap();
     assert_eq!(response.status(), 400);
 
-    let response = app.http.post(app.url("/graphql")).header("accept", "application/json").json(&json!({ "query": "{ __typename" })).send().await.unwrap();
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .header("accept", "application/json")
+        .json(&json!({ "query": "{ __typename" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
 }
@@ -162,28 +248,69 @@ async fn negotiates_graphql_response_json() {
 async fn batches_are_bounded() {
     let app = spawn_app().await;
     let one = json!({ "query": "{ __typename }" });
-    let response = app.http.post(app.url("/graphql")).json(&json!([one, one])).send().await.unwrap();
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .json(&json!([one, one]))
+        .send()
+        .await
+        .unwrap();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body.as_array().unwrap().len(), 2);
     let many: Vec<Value> = (0..11).map(|_| one.clone()).collect();
-    let response = app.http.post(app.url("/graphql")).json(&many).send().await.unwrap();
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .json(&many)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
 }
 
 #[tokio::test]
 async fn graphiql_is_served_with_its_assets() {
     let app = spawn_app().await;
-    let response = app.http.get(app.url("/graphql")).header("accept", "text/html,application/xhtml+xml").send().await.unwrap();
+    let response = app
+        .http
+        .get(app.url("/graphql"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let html = response.text().await.unwrap();
     assert!(html.contains("/graphiql/assets/graphiql.min.js"));
-    assert!(!html.contains("esm.sh") && !html.contains("unpkg") && !html.contains("jsdelivr"), "loads from a CDN");
-    for asset in ["graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js"] {
-        let response = app.http.get(app.url(&format!("/graphiql/assets/{asset}"))).send().await.unwrap();
+    assert!(
+        !html.contains("esm.sh") && !html.contains("unpkg") && !html.contains("jsdelivr"),
+        "loads from a CDN"
+    );
+    for asset in [
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+    ] {
+        let response = app
+            .http
+            .get(app.url(&format!("/graphiql/assets/{asset}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "{asset}");
         assert!(response.bytes().await.unwrap().len() > 1000, "{asset}");
     }
-    let missing = app.http.get(app.url("/graphiql/assets/secret.txt")).send().await.unwrap();
+    let missing = app
+        .http
+        .get(app.url("/graphiql/assets/secret.txt"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
 }

@@ -19,8 +19,27 @@ async fn health_and_readiness() {
 async fn metrics_count_requests_and_operations() {
     let app = spawn_app().await;
     app.gql(None, "{ __typename }", json!({})).await;
-    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("switchboard_http_requests_total{path=\"/graphql\",method=\"POST\",status=\"200\"} 1"), "{metrics}");
-    assert!(metrics.contains("switchboard_graphql_operations_total{kind=\"http\",outcome=\"ok\"} 1"), "{metrics}");
-    assert!(metrics.contains("switchboard_websocket_connections"), "{metrics}");
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "switchboard_http_requests_total{path=\"/graphql\",method=\"POST\",status=\"200\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("switchboard_graphql_operations_total{kind=\"http\",outcome=\"ok\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("switchboard_websocket_connections"),
+        "{metrics}"
+    );
 }

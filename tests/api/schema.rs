@@ -59,5 +59,8 @@ fn every_type_and_field_is_documented() {
                 .map(|(member, _)| format!("{name}.{member}")),
         );
     }
-    assert!(undocumented.is_empty(), "add `///` docs to: {undocumented:#?}");
+    assert!(
+        undocumented.is_empty(),
+        "add `///` docs to: {undocumented:#?}"
+    );
 }

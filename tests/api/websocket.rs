@@ -16,15 +16,37 @@ async fn graphql_transport_ws_delivers_presence_snapshot_then_changes() {
     let mut ws = WsClient::connect(&app, "graphql-transport-ws", &admin.token).await;
     ws.subscribe("1", PRESENCE, json!({})).await;
     let snapshot = ws.next_data("1").await;
-    assert_eq!(snapshot["data"]["presenceUpdated"]["accountId"], admin.account_id.to_string());
-    assert_eq!(snapshot["data"]["presenceUpdated"]["users"], json!([{ "userId": admin.user_id.to_string(), "availability": "ONLINE" }]));
+    assert_eq!(
+        snapshot["data"]["presenceUpdated"]["accountId"],
+        admin.account_id.to_string()
+    );
+    assert_eq!(
+        snapshot["data"]["presenceUpdated"]["users"],
+        json!([{ "userId": admin.user_id.to_string(), "availability": "ONLINE" }])
+    );
 
     // Another account's change never arrives here.
-    app.data(Some(&other.token), "mutation { setAvailability(availability: BUSY) { id } }", json!({})).await;
-    app.data(Some(&admin.token), "mutation { setAvailability(availability: BUSY) { id } }", json!({})).await;
+    app.data(
+        Some(&other.token),
+        "mutation { setAvailability(availability: BUSY) { id } }",
+        json!({}),
+    )
+    .await;
+    app.data(
+        Some(&admin.token),
+        "mutation { setAvailability(availability: BUSY) { id } }",
+        json!({}),
+    )
+    .await;
     let update = ws.next_data("1").await;
-    assert_eq!(update["data"]["presenceUpdated"]["accountId"], admin.account_id.to_string());
-    assert_eq!(update["data"]["presenceUpdated"]["users"][0]["availability"], "BUSY");
+    assert_eq!(
+        update["data"]["presenceUpdated"]["accountId"],
+        admin.account_id.to_string()
+    );
+    assert_eq!(
+        update["data"]["presenceUpdated"]["users"][0]["availability"],
+        "BUSY"
+    );
 
     ws.send(json!({ "id": "1", "type": "complete" })).await;
     ws.send(json!({ "type": "ping" })).await;
@@ -44,10 +66,21 @@ async fn legacy_graphql_ws_protocol_works_too() {
     let mut ws = WsClient::connect(&app, "graphql-ws", &admin.token).await;
     ws.subscribe("a", PRESENCE, json!({})).await;
     let snapshot = ws.next_data("a").await;
-    assert_eq!(snapshot["data"]["presenceUpdated"]["users"][0]["availability"], "ONLINE");
-    app.data(Some(&admin.token), "mutation { setAvailability(availability: OFFLINE) { id } }", json!({})).await;
+    assert_eq!(
+        snapshot["data"]["presenceUpdated"]["users"][0]["availability"],
+        "ONLINE"
+    );
+    app.data(
+        Some(&admin.token),
+        "mutation { setAvailability(availability: OFFLINE) { id } }",
+        json!({}),
+    )
+    .await;
     let update = ws.next_data("a").await;
-    assert_eq!(update["data"]["presenceUpdated"]["users"][0]["availability"], "OFFLINE");
+    assert_eq!(
+        update["data"]["presenceUpdated"]["users"][0]["availability"],
+        "OFFLINE"
+    );
 }
 
 #[tokio::test]
@@ -55,7 +88,8 @@ async fn a_bare_token_field_is_accepted() {
     let app = spawn_app().await;
     let admin = app.account("Acme").await;
     let mut ws = WsClient::open(&app, "graphql-transport-ws").await;
-    ws.send(json!({ "type": "connection_init", "payload": { "token": admin.token } })).await;
+    ws.send(json!({ "type": "connection_init", "payload": { "token": admin.token } }))
+        .await;
     assert_eq!(ws.next().await["type"], "connection_ack");
 }
 
@@ -64,7 +98,8 @@ async fn refused_tokens_close_the_socket_with_4403() {
     let app = spawn_app().await;
     for payload in [json!({ "authorization": "Bearer nonsense" }), json!({})] {
         let mut ws = WsClient::open(&app, "graphql-transport-ws").await;
-        ws.send(json!({ "type": "connection_init", "payload": payload })).await;
+        ws.send(json!({ "type": "connection_init", "payload": payload }))
+            .await;
         match ws.next_frame().await {
             Frame::Closed(code, _) => assert_eq!(code, 4403, "{payload}"),
             Frame::Json(message) => panic!("expected a close, got {message}"),
@@ -130,8 +165,19 @@ async fn events_cross_instances_through_redis() {
     let admin = a.account("Acme").await;
     let mut ws = WsClient::connect(&b, "graphql-transport-ws", &admin.token).await;
     ws.subscribe("1", PRESENCE, json!({})).await;
-    assert_eq!(ws.next_data("1").await["data"]["presenceUpdated"]["users"][0]["availability"], "ONLINE");
-    a.data(Some(&admin.token), "mutation { setAvailability(availability: BUSY) { id } }", json!({})).await;
+    assert_eq!(
+        ws.next_data("1").await["data"]["presenceUpdated"]["users"][0]["availability"],
+        "ONLINE"
+    );
+    a.data(
+        Some(&admin.token),
+        "mutation { setAvailability(availability: BUSY) { id } }",
+        json!({}),
+    )
+    .await;
     let update = ws.next_data("1").await;
-    assert_eq!(update["data"]["presenceUpdated"]["users"][0]["availability"], "BUSY");
+    assert_eq!(
+        update["data"]["presenceUpdated"]["users"][0]["availability"],
+        "BUSY"
+    );
 }

@@ -1,0 +1,4 @@
+//! The account's catalogues: custom attribute definitions and labels.
+
+pub mod repo;
+pub mod schema;

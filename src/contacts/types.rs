@@ -1,0 +1,579 @@
+//! GraphQL types of contacts, contact inboxes, notes and custom attribute definitions.
+
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result,
+    SimpleObject,
+};
+use chrono::{DateTime, Utc};
+use entity::{contact, contact_inbox, custom_attribute_definition, label, note};
+use serde_json::Value;
+
+use crate::{
+    auth::types::User,
+    context::ContextExt,
+    conversations::types::{ConversationConnection, ConversationStatus},
+    error::AppError,
+    inboxes::types::Inbox,
+    loaders::{
+        ContactById, ContactInboxesOfContact, InboxById, InboxesOfAccount, LabelsOfContact, Member,
+        NotesOfContact, load_error,
+    },
+    presence::types::ContactAvailability,
+};
+
+/// What stage of the relationship a contact is in.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::ContactType")]
+pub enum ContactType {
+    /// An anonymous visitor.
+    Visitor,
+    /// Someone who left a way to reach them (email, phone or a social profile).
+    Lead,
+    /// A paying customer.
+    Customer,
+}
+
+crate::connection!(ContactConnection, ContactEdge, Contact);
+
+/// A person the support team talks to.
+#[derive(Clone, Debug)]
+pub struct Contact(pub contact::Model);
+
+/// The text of a well-known key of `additional_attributes`.
+fn additional_text<'a>(attributes: &'a Value, key: &str) -> Option<&'a str> {
+    attributes
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// A person the support team talks to.
+#[Object]
+impl Contact {
+    /// The contact's id.
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+    /// Full name.
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    /// Middle name.
+    async fn middle_name(&self) -> Option<&str> {
+        self.0.middle_name.as_deref()
+    }
+    /// Last name.
+    async fn last_name(&self) -> Option<&str> {
+        self.0.last_name.as_deref()
+    }
+    /// Email (lower-cased; unique in the account).
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    /// Phone number in E.164 (unique in the account).
+    async fn phone_number(&self) -> Option<&str> {
+        self.0.phone_number.as_deref()
+    }
+    /// The team's own identifier for the contact (unique in the account).
+    async fn identifier(&self) -> Option<&str> {
+        self.0.identifier.as_deref()
+    }
+    /// Whether the contact is blocked (new conversations start resolved).
+    async fn blocked(&self) -> bool {
+        self.0.blocked
+    }
+    /// Visitor, lead or customer.
+    async fn contact_type(&self) -> ContactType {
+        self.0.contact_type.into()
+    }
+    /// Avatar image URL.
+    async fn avatar_url(&self) -> Option<&str> {
+        self.0.avatar_url.as_deref()
+    }
+    /// "City, Country" from the additional attributes.
+    async fn location(&self) -> Option<String> {
+        let attrs = &self.0.additional_attributes;
+        let parts: Vec<&str> = [
+            additional_text(attrs, "city"),
+            additional_text(attrs, "country"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+    /// ISO country code from the additional attributes, upper-cased.
+    async fn country_code(&self) -> Option<String> {
+        additional_text(&self.0.additional_attributes, "country_code").map(str::to_uppercase)
+    }
+    /// Whether the contact is connected now.
+    async fn availability_status(&self, ctx: &Context<'_>) -> Result<ContactAvailability> {
+        let state = ctx.state()?;
+        let online = crate::presence::contact_online(state, self.0.account_id, self.0.id).await?;
+        Ok(if online {
+            ContactAvailability::Online
+        } else {
+            ContactAvailability::Offline
+        })
+    }
+    /// The account's own fields for the contact (a JSON object).
+    async fn custom_attributes(&self) -> Json<Value> {
+        Json(self.0.custom_attributes.clone())
+    }
+    /// Other known facts: `company_name`, `city`, `country`, `country_code`, `social_profiles`, …
+    async fn additional_attributes(&self) -> Json<Value> {
+        Json(self.0.additional_attributes.clone())
+    }
+    /// When the contact was last active.
+    async fn last_activity_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_activity_at
+    }
+    /// When the contact was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the contact was last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Label names, sorted.
+    async fn labels(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let labels = ctx
+            .loader()?
+            .load_one(LabelsOfContact(self.0.id))
+            .await
+            .map_err(load_error)?;
+        Ok(labels.unwrap_or_default())
+    }
+    /// The inboxes the contact is known in, with its id in each.
+    async fn contact_inboxes(&self, ctx: &Context<'_>) -> Result<Vec<ContactInbox>> {
+        let rows = ctx
+            .loader()?
+            .load_one(ContactInboxesOfContact(self.0.id))
+            .await
+            .map_err(load_error)?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(ContactInbox)
+            .collect())
+    }
+    /// Inboxes a new conversation with this contact can be started in: API inboxes always, email
+    /// inboxes when the contact has an email, SMS/WhatsApp inboxes when it has a phone number,
+    /// and other inboxes (such as web widgets) where the contact is already known.
+    async fn contactable_inboxes(&self, ctx: &Context<'_>) -> Result<Vec<Inbox>> {
+        let loader = ctx.loader()?;
+        let (inboxes, known) = futures_util::try_join!(
+            loader.load_one(InboxesOfAccount(self.0.account_id)),
+            loader.load_one(ContactInboxesOfContact(self.0.id)),
+        )
+        .map_err(load_error)?;
+        let known: Vec<i64> = known
+            .unwrap_or_default()
+            .iter()
+            .map(|ci| ci.inbox_id)
+            .collect();
+        Ok(inboxes
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|inbox| match inbox.channel_type.as_str() {
+                "api" => true,
+                "email" => self.0.email.is_some(),
+                "sms" | "whatsapp" => self.0.phone_number.is_some(),
+                _ => known.contains(&inbox.id),
+            })
+            .map(Inbox::from)
+            .collect())
+    }
+    /// Notes on the contact, newest first.
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<Note>> {
+        let notes = ctx
+            .loader()?
+            .load_one(NotesOfContact(self.0.id))
+            .await
+            .map_err(load_error)?;
+        Ok(notes.unwrap_or_default().into_iter().map(Note).collect())
+    }
+    /// The contact's conversations, most recently active first.
+    async fn conversations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<ConversationStatus>,
+    ) -> Result<ConversationConnection> {
+        let state = ctx.shared_state()?;
+        let filter = crate::conversations::repo::ConversationFilter {
+            contact_id: Some(self.0.id),
+            status: status.map(Into::into),
+            ..Default::default()
+        };
+        let page = crate::conversations::repo::page(
+            state,
+            self.0.account_id,
+            filter,
+            first,
+            after,
+            None,
+            None,
+        );
+        Ok(page.await?.into())
+    }
+}
+
+/// A contact's identity in one inbox.
+#[derive(Clone, Debug)]
+pub struct ContactInbox(pub contact_inbox::Model);
+
+/// A contact's identity in one inbox.
+#[Object]
+impl ContactInbox {
+    /// The contact inbox's id.
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+    /// The contact's id in the inbox's channel (unique per inbox).
+    async fn source_id(&self) -> &str {
+        &self.0.source_id
+    }
+    /// The inbox.
+    async fn inbox(&self, ctx: &Context<'_>) -> Result<Inbox> {
+        let inbox = ctx
+            .loader()?
+            .load_one(InboxById(self.0.inbox_id))
+            .await
+            .map_err(load_error)?;
+        Ok(inbox.ok_or(AppError::NotFound("inbox"))?.into())
+    }
+    /// The contact.
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Contact> {
+        let contact = ctx
+            .loader()?
+            .load_one(ContactById(self.0.contact_id))
+            .await
+            .map_err(load_error)?;
+        Ok(Contact(contact.ok_or(AppError::NotFound("contact"))?))
+    }
+    /// When the contact inbox was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A private note about a contact, visible to the account's members.
+#[derive(Clone, Debug)]
+pub struct Note(pub note::Model);
+
+/// A private note about a contact, visible to the account's members.
+#[Object]
+impl Note {
+    /// The note's id.
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+    /// The text.
+    async fn content(&self) -> &str {
+        &self.0.content
+    }
+    /// The contact the note is about.
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Contact> {
+        let contact = ctx
+            .loader()?
+            .load_one(ContactById(self.0.contact_id))
+            .await
+            .map_err(load_error)?;
+        Ok(Contact(contact.ok_or(AppError::NotFound("contact"))?))
+    }
+    /// The author (stays the author when someone else edits); null if they left the account.
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(user_id) = self.0.user_id else {
+            return Ok(None);
+        };
+        let key = Member {
+            account_id: self.0.account_id,
+            user_id,
+        };
+        let member = ctx.loader()?.load_one(key).await.map_err(load_error)?;
+        Ok(member.map(|(user, membership)| User::new(user, &membership)))
+    }
+    /// When the note was written.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the note was last edited.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// How a custom attribute's values are typed and shown.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::AttributeDisplayType")]
+pub enum AttributeDisplayType {
+    /// Free text.
+    Text,
+    /// A number.
+    Number,
+    /// An amount of money.
+    Currency,
+    /// A percentage.
+    Percent,
+    /// A URL.
+    Link,
+    /// A date (`YYYY-MM-DD`).
+    Date,
+    /// One of the definition's `values`.
+    List,
+    /// True or false.
+    Checkbox,
+}
+
+/// What a custom attribute describes.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::AttributeModel")]
+pub enum AttributeModel {
+    /// A field of contacts.
+    ContactAttribute,
+    /// A field of conversations.
+    ConversationAttribute,
+}
+
+/// A custom attribute the account defined.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CustomAttributeDefinition {
+    /// The definition's id.
+    pub id: ID,
+    /// The key inside `customAttributes` (and the filter's `attributeKey`).
+    pub attribute_key: String,
+    /// The label shown to people.
+    pub display_name: String,
+    /// How values are typed.
+    pub display_type: AttributeDisplayType,
+    /// Contacts or conversations.
+    pub model: AttributeModel,
+    /// The allowed values of a LIST attribute.
+    pub values: Json<Value>,
+    /// A longer description.
+    pub description: Option<String>,
+    /// When the definition was created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<custom_attribute_definition::Model> for CustomAttributeDefinition {
+    fn from(model: custom_attribute_definition::Model) -> Self {
+        Self {
+            id: model.id.into(),
+            attribute_key: model.attribute_key,
+            display_name: model.attribute_display_name,
+            display_type: model.attribute_display_type.into(),
+            model: model.attribute_model.into(),
+            values: Json(model.attribute_values),
+            description: model.attribute_description,
+            created_at: model.created_at,
+        }
+    }
+}
+
+/// A label of the account's catalogue.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Label {
+    /// The label's id.
+    pub id: ID,
+    /// The name (lower-cased), as used in `labels` of contacts and conversations.
+    pub title: String,
+    /// What the label means.
+    pub description: Option<String>,
+    /// Display colour, e.g. `#1f93ff`.
+    pub color: String,
+    /// Whether the label is listed in the sidebar.
+    pub show_on_sidebar: bool,
+}
+
+impl From<label::Model> for Label {
+    fn from(model: label::Model) -> Self {
+        Self {
+            id: model.id.into(),
+            title: model.title,
+            description: model.description,
+            color: model.color,
+            show_on_sidebar: model.show_on_sidebar,
+        }
+    }
+}
+
+/// Sortable fields of contacts.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ContactSortField {
+    /// Name, ignoring case.
+    Name,
+    /// Email.
+    Email,
+    /// Phone number.
+    PhoneNumber,
+    /// Last activity.
+    LastActivityAt,
+    /// Creation time.
+    CreatedAt,
+    /// `additional_attributes.company_name`, ignoring case.
+    Company,
+    /// `additional_attributes.city`, ignoring case.
+    City,
+    /// `additional_attributes.country`, ignoring case.
+    Country,
+}
+
+/// Sort direction.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum SortDirection {
+    /// Smallest first.
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// A sort order for contacts. Missing values always come last; ties are broken by id.
+#[derive(InputObject, Clone, Copy, Debug)]
+pub struct ContactSort {
+    /// The field to sort by.
+    pub field: ContactSortField,
+    /// The direction.
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+/// A new contact.
+#[derive(InputObject, Debug, Default)]
+pub struct CreateContactInput {
+    /// Full name.
+    pub name: Option<String>,
+    /// Middle name.
+    pub middle_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Email (trimmed, lower-cased; unique in the account).
+    pub email: Option<String>,
+    /// Phone number in E.164, e.g. `+14155550100` (unique in the account).
+    pub phone_number: Option<String>,
+    /// Your identifier for the contact (unique in the account).
+    pub identifier: Option<String>,
+    /// Whether the contact is blocked.
+    pub blocked: Option<bool>,
+    /// Visitor (default), lead or customer. A visitor with an email or phone becomes a lead.
+    pub contact_type: Option<ContactType>,
+    /// Avatar image URL.
+    pub avatar_url: Option<String>,
+    /// The account's own fields (a JSON object).
+    pub custom_attributes: Option<Json<Value>>,
+    /// Other facts (a JSON object): `company_name`, `city`, `country`, `country_code`, …
+    pub additional_attributes: Option<Json<Value>>,
+    /// When the contact was last active.
+    pub last_activity_at: Option<DateTime<Utc>>,
+    /// An inbox to register the contact in (creates a contact inbox).
+    pub inbox_id: Option<ID>,
+    /// The contact's id in that inbox (generated when omitted).
+    pub source_id: Option<String>,
+}
+
+/// Changes to a contact. Omitted fields stay; `null` (or an empty string) clears a field.
+/// `customAttributes` and `additionalAttributes` are merged per key into the stored objects.
+#[derive(InputObject, Debug, Default)]
+pub struct UpdateContactInput {
+    /// Full name.
+    #[graphql(default)]
+    pub name: MaybeUndefined<String>,
+    /// Middle name.
+    #[graphql(default)]
+    pub middle_name: MaybeUndefined<String>,
+    /// Last name.
+    #[graphql(default)]
+    pub last_name: MaybeUndefined<String>,
+    /// Email.
+    #[graphql(default)]
+    pub email: MaybeUndefined<String>,
+    /// Phone number in E.164.
+    #[graphql(default)]
+    pub phone_number: MaybeUndefined<String>,
+    /// Identifier.
+    #[graphql(default)]
+    pub identifier: MaybeUndefined<String>,
+    /// Whether the contact is blocked.
+    pub blocked: Option<bool>,
+    /// Visitor, lead or customer.
+    pub contact_type: Option<ContactType>,
+    /// Avatar image URL.
+    #[graphql(default)]
+    pub avatar_url: MaybeUndefined<String>,
+    /// Keys to set in the custom attributes (others stay).
+    pub custom_attributes: Option<Json<Value>>,
+    /// Keys to set in the additional attributes (others stay).
+    pub additional_attributes: Option<Json<Value>>,
+    /// When the contact was last active.
+    #[graphql(default)]
+    pub last_activity_at: MaybeUndefined<DateTime<Utc>>,
+}
+
+/// A new custom attribute definition.
+#[derive(InputObject, Debug)]
+pub struct CreateCustomAttributeDefinitionInput {
+    /// The key (letters, digits, `_` and `-`; not a standard field name).
+    pub attribute_key: String,
+    /// The label shown to people.
+    pub display_name: String,
+    /// How values are typed.
+    pub display_type: AttributeDisplayType,
+    /// Contacts (default) or conversations.
+    #[graphql(default_with = "AttributeModel::ContactAttribute")]
+    pub model: AttributeModel,
+    /// The allowed values of a LIST attribute (a JSON array of strings).
+    pub values: Option<Json<Value>>,
+    /// A longer description.
+    pub description: Option<String>,
+}
+
+/// A new label of the account's catalogue.
+#[derive(InputObject, Debug)]
+pub struct CreateLabelInput {
+    /// The name (lower-cased; letters, digits, `_` and `-`).
+    pub title: String,
+    /// What the label means.
+    pub description: Option<String>,
+    /// Display colour, e.g. `#1f93ff`.
+    pub color: Option<String>,
+    /// Whether the label is listed in the sidebar (default true).
+    pub show_on_sidebar: Option<bool>,
+}
+
+/// What happened to a contact (the `contactChanged` subscription).
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ContactEventKind {
+    /// The contact was created.
+    Created,
+    /// The contact was changed.
+    Updated,
+    /// Another contact was merged into it.
+    Merged,
+    /// The contact was deleted.
+    Deleted,
+}
+
+/// A change to a contact of the account.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct ContactEvent {
+    /// What happened.
+    pub kind: ContactEventKind,
+    /// The contact's id.
+    pub contact_id: ID,
+    #[graphql(skip)]
+    pub contact: Option<contact::Model>,
+}
+
+#[ComplexObject]
+impl ContactEvent {
+    /// The contact as it is now (null once deleted).
+    async fn contact(&self) -> Option<Contact> {
+        self.contact.clone().map(Contact)
+    }
+}

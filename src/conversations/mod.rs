@@ -1,0 +1,4 @@
+//! Conversations: a contact's threads of messages in one inbox.
+
+pub mod repo;
+pub mod types;

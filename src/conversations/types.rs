@@ -1,0 +1,114 @@
+//! GraphQL types of conversations.
+
+use async_graphql::{Context, Enum, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::conversation;
+
+use crate::{
+    auth::types::User,
+    contacts::types::{Contact, ContactInbox},
+    context::ContextExt,
+    error::AppError,
+    inboxes::types::Inbox,
+    loaders::{ContactById, ContactInboxById, InboxById, LabelsOfConversation, Member, load_error},
+};
+
+/// Where a conversation stands.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::ConversationStatus")]
+pub enum ConversationStatus {
+    /// Waiting for the team.
+    Open,
+    /// Done.
+    Resolved,
+    /// Waiting on something before the team acts (e.g. a bot).
+    Pending,
+    /// Put aside until later.
+    Snoozed,
+}
+
+crate::connection!(ConversationConnection, ConversationEdge, Conversation);
+
+/// A thread of messages with a contact in one inbox.
+#[derive(Clone, Debug)]
+pub struct Conversation(pub conversation::Model);
+
+/// A thread of messages with a contact in one inbox.
+#[Object]
+impl Conversation {
+    /// The conversation's id.
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+    /// The number shown to people, sequential per account.
+    async fn display_id(&self) -> i64 {
+        self.0.display_id
+    }
+    /// Where the conversation stands.
+    async fn status(&self) -> ConversationStatus {
+        self.0.status.into()
+    }
+    /// The inbox it arrived through.
+    async fn inbox(&self, ctx: &Context<'_>) -> Result<Inbox> {
+        let inbox = ctx
+            .loader()?
+            .load_one(InboxById(self.0.inbox_id))
+            .await
+            .map_err(load_error)?;
+        Ok(inbox.ok_or(AppError::NotFound("inbox"))?.into())
+    }
+    /// The contact.
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Contact> {
+        let contact = ctx
+            .loader()?
+            .load_one(ContactById(self.0.contact_id))
+            .await
+            .map_err(load_error)?;
+        Ok(Contact(contact.ok_or(AppError::NotFound("contact"))?))
+    }
+    /// The contact's identity in the inbox.
+    async fn contact_inbox(&self, ctx: &Context<'_>) -> Result<Option<ContactInbox>> {
+        let Some(id) = self.0.contact_inbox_id else {
+            return Ok(None);
+        };
+        let row = ctx
+            .loader()?
+            .load_one(ContactInboxById(id))
+            .await
+            .map_err(load_error)?;
+        Ok(row.map(ContactInbox))
+    }
+    /// The member the conversation is assigned to.
+    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(user_id) = self.0.assignee_id else {
+            return Ok(None);
+        };
+        let key = Member {
+            account_id: self.0.account_id,
+            user_id,
+        };
+        let member = ctx.loader()?.load_one(key).await.map_err(load_error)?;
+        Ok(member.map(|(user, membership)| User::new(user, &membership)))
+    }
+    /// Label names, sorted.
+    async fn labels(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let labels = ctx
+            .loader()?
+            .load_one(LabelsOfConversation(self.0.id))
+            .await
+            .map_err(load_error)?;
+        Ok(labels.unwrap_or_default())
+    }
+    /// When the conversation last saw activity.
+    async fn last_activity_at(&self) -> DateTime<Utc> {
+        self.0.last_activity_at
+    }
+    /// When the conversation was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the conversation was last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
