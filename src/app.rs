@@ -64,8 +64,9 @@ impl App {
         if migrate {
             db::migrate(&url).await?;
         }
-        let db = db::connect(&url, config.database_pool_size).await?;
+        let mut db = db::connect(&url, config.database_pool_size).await?;
         let metrics = Metrics::new();
+        crate::telemetry::instrument(&mut db, metrics.clone());
         let shutdown = CancellationToken::new();
         let (bus, redis) = match config.redis_url() {
             Some(redis_url) => {

@@ -54,6 +54,9 @@ pub struct Metrics {
     pub websocket_connections: Gauge,
     pub events_published: Counter,
     pub events_received: Counter,
+    pub db_statements: Counter,
+    pub db_statement_errors: Counter,
+    pub db_duration: Histogram,
 }
 
 impl Metrics {
@@ -97,6 +100,26 @@ impl Metrics {
             "Events received from the bus and fanned out locally",
             events_received.clone(),
         );
+        let db_statements = Counter::default();
+        registry.register(
+            "db_statements",
+            "SQL statements executed",
+            db_statements.clone(),
+        );
+        let db_statement_errors = Counter::default();
+        registry.register(
+            "db_statement_errors",
+            "SQL statements that failed",
+            db_statement_errors.clone(),
+        );
+        let db_duration = Histogram::new([
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+        ]);
+        registry.register(
+            "db_statement_duration_seconds",
+            "SQL statement latency",
+            db_duration.clone(),
+        );
         Arc::new(Self {
             registry,
             http_requests,
@@ -105,6 +128,9 @@ impl Metrics {
             websocket_connections,
             events_published,
             events_received,
+            db_statements,
+            db_statement_errors,
+            db_duration,
         })
     }
 
@@ -116,4 +142,21 @@ impl Metrics {
         }
         out
     }
+}
+
+/// Statements slower than this are logged (their SQL only: values are never logged).
+const SLOW_STATEMENT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Counts and times every statement of a connection pool (and the transactions begun from it).
+pub fn instrument(db: &mut sea_orm::DatabaseConnection, metrics: Arc<Metrics>) {
+    db.set_metric_callback(move |info| {
+        metrics.db_statements.inc();
+        metrics.db_duration.observe(info.elapsed.as_secs_f64());
+        if info.failed {
+            metrics.db_statement_errors.inc();
+        }
+        if info.elapsed > SLOW_STATEMENT {
+            tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow statement");
+        }
+    });
 }

@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod helpers;
 mod http;
+mod n_plus_one;
 mod operations;
 mod schema;
 mod websocket;
