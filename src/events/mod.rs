@@ -45,6 +45,57 @@ pub enum EventPayload {
         kind: crate::contacts::types::ContactEventKind,
         contact_id: i64,
     },
+    /// A message was created. Carries the row so that subscribers need no query to send it.
+    MessageCreated {
+        message: Box<entity::message::Model>,
+        /// The conversation's contact (decides whether the contact may receive it).
+        contact_id: i64,
+    },
+    /// A message was changed.
+    MessageUpdated {
+        message: Box<entity::message::Model>,
+        contact_id: i64,
+    },
+    /// A conversation was created.
+    ConversationCreated { conversation: Box<entity::conversation::Model> },
+    /// A conversation's status changed.
+    ConversationStatusChanged { conversation: Box<entity::conversation::Model> },
+    /// A conversation changed: assignee, labels, status or contact.
+    ConversationUpdated {
+        conversation: Box<entity::conversation::Model>,
+        change: ConversationChange,
+    },
+    /// Someone started or stopped typing in a conversation.
+    Typing {
+        conversation_id: i64,
+        contact_id: i64,
+        typing: bool,
+        /// A private note being typed: never shown to the contact.
+        private: bool,
+        sender: Sender,
+    },
+}
+
+/// What changed in a conversation (Chatwoot's event names differ per change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationChange {
+    /// `assignee.changed`
+    Assignee,
+    /// `conversation.updated` (labels)
+    Labels,
+    /// `conversation.updated` (status)
+    Status,
+    /// `conversation.contact_changed` (moved by a merge)
+    Contact,
+}
+
+/// Who did something: a member or a contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Sender {
+    User(i64),
+    Contact(i64),
 }
 
 /// Publishes events and hands out subscriptions to them.
