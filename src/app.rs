@@ -27,6 +27,7 @@ use crate::{
     graphql::{AppSchema, build_schema},
     http,
     loaders::{self, DbLoader},
+    presence::store::PresenceStore,
     telemetry::{HttpLabels, Metrics},
     ws,
 };
@@ -38,6 +39,8 @@ pub struct AppState {
     pub loader: DataLoader<DbLoader>,
     pub keys: JwtKeys,
     pub bus: EventBus,
+    /// Who is connected: Redis with expiry, or memory for the embedded default.
+    pub presence: PresenceStore,
     pub redis: Option<ConnectionManager>,
     pub metrics: Arc<Metrics>,
     pub config: Config,
@@ -92,9 +95,14 @@ impl App {
         }
         let keys = JwtKeys::new(secret.as_bytes(), config.token_ttl_secs);
         let loader = loaders::build(db.clone());
+        let presence = match &redis {
+            Some(conn) => PresenceStore::redis(conn.clone(), &config.redis_prefix),
+            None => PresenceStore::memory(),
+        };
         let app = Arc::new(AppState {
             db,
             loader,
+            presence,
             keys,
             bus,
             redis,

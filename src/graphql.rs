@@ -9,10 +9,13 @@ use crate::{
     attributes::schema::{AttributeMutation, AttributeQuery},
     auth::schema::{AuthMutation, AuthQuery},
     contacts::schema::{ContactMutation, ContactQuery, ContactSubscription},
+    conversations::schema::{ConversationMutation, ConversationQuery},
     error::ErrorCodes,
     inboxes::schema::{InboxMutation, InboxQuery},
+    messages::schema::MessageMutation,
     notes::schema::NoteMutation,
     presence::schema::PresenceSubscription,
+    realtime::schema::RealtimeSubscription,
 };
 
 /// Deepest accepted selection. GraphiQL's introspection query needs 13 levels; codegen tools
@@ -24,7 +27,13 @@ pub const MAX_COMPLEXITY: usize = 1000;
 /// Every query.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(AuthQuery, InboxQuery, ContactQuery, AttributeQuery);
+pub struct Query(
+    AuthQuery,
+    InboxQuery,
+    ContactQuery,
+    AttributeQuery,
+    ConversationQuery,
+);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
@@ -35,12 +44,18 @@ pub struct Mutation(
     ContactMutation,
     NoteMutation,
     AttributeMutation,
+    ConversationMutation,
+    MessageMutation,
 );
 
 /// Every subscription.
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct Subscription(PresenceSubscription, ContactSubscription);
+pub struct Subscription(
+    PresenceSubscription,
+    ContactSubscription,
+    RealtimeSubscription,
+);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

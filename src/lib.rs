@@ -6,7 +6,7 @@
 //! - [`http`] and [`ws`]: GraphQL over HTTP and over websockets; [`graphiql`]: the IDE page;
 //! - [`graphql`]: the schema's table of contents, merged from the domain modules
 //!   ([`auth`], [`inboxes`], [`contacts`], [`notes`], [`attributes`], [`conversations`],
-//!   [`presence`]), with [`loaders`] for every parent→child field and [`pagination`];
+//!   [`messages`], [`presence`]), with [`loaders`] for every parent→child field and [`pagination`];
 //! - [`events`]: the event bus (in process, or Redis pub/sub between instances);
 //! - [`db`]: connections and migrations; [`error`]: the error boundary and its codes.
 
@@ -27,9 +27,11 @@ pub mod http;
 pub mod ids;
 pub mod inboxes;
 pub mod loaders;
+pub mod messages;
 pub mod notes;
 pub mod pagination;
 pub mod presence;
+pub mod realtime;
 pub mod telemetry;
 pub mod time;
 pub mod validate;

@@ -11,7 +11,11 @@
 //!   about 50 KB resident per connection);
 //! - on shutdown every socket is closed with 1001, since axum does not drain upgraded sockets.
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    str::FromStr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use async_graphql::{
     Data,
@@ -29,8 +33,13 @@ use futures_util::{SinkExt, StreamExt, future};
 
 use crate::{
     app::HttpState,
-    auth::{jwt::bearer, viewer::Auth},
+    auth::{
+        jwt::bearer,
+        viewer::{Auth, Viewer},
+    },
+    presence,
 };
+use tokio_util::sync::CancellationToken;
 
 /// How long a client may take to send `connection_init`.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -105,10 +114,16 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
             })
         });
     let init_state = state.clone();
+    // The viewer authenticated by connection_init, for presence once the connection is acked.
+    let viewer_slot = Arc::new(Mutex::new(None::<Viewer>));
+    let init_slot = viewer_slot.clone();
     let graphql = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol)
         .on_connection_init(move |payload| async move {
             match authenticate_init(&init_state, &payload) {
                 Auth::Authenticated(viewer) => {
+                    if let Ok(mut slot) = init_slot.lock() {
+                        *slot = Some(viewer);
+                    }
                     let mut data = Data::default();
                     data.insert(Auth::Authenticated(viewer));
                     Ok(data)
@@ -122,6 +137,9 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
     futures_util::pin_mut!(graphql);
 
     let mut acknowledged = false;
+    // Ends presence tracking however this function returns.
+    let connection_done = CancellationToken::new();
+    let _presence_guard = connection_done.clone().drop_guard();
     let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
     futures_util::pin_mut!(init_deadline);
     let mut ping =
@@ -133,6 +151,12 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
                 Some(WsMessage::Text(text)) => {
                     if !acknowledged && text.contains("\"connection_ack\"") {
                         acknowledged = true;
+                        let viewer = viewer_slot.lock().ok().and_then(|mut slot| slot.take());
+                        if let Some(viewer) = viewer {
+                            let connection = format!("{:016x}", rand::random::<u64>());
+                            presence::connect(&state.app, viewer, &connection).await;
+                            tokio::spawn(presence::track(state.app.clone(), viewer, connection, connection_done.clone()));
+                        }
                     }
                     Message::Text(text.into())
                 }

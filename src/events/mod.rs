@@ -57,9 +57,13 @@ pub enum EventPayload {
         contact_id: i64,
     },
     /// A conversation was created.
-    ConversationCreated { conversation: Box<entity::conversation::Model> },
+    ConversationCreated {
+        conversation: Box<entity::conversation::Model>,
+    },
     /// A conversation's status changed.
-    ConversationStatusChanged { conversation: Box<entity::conversation::Model> },
+    ConversationStatusChanged {
+        conversation: Box<entity::conversation::Model>,
+    },
     /// A conversation changed: assignee, labels, status or contact.
     ConversationUpdated {
         conversation: Box<entity::conversation::Model>,

@@ -1,44 +1,72 @@
-//! Presence: who in an account is available, pushed to `presenceUpdated` subscribers.
+//! Presence (domain.md §9): who in an account is available, pushed to `presenceUpdated`.
 //!
-//! For now a user's presence is the availability they chose with `setAvailability`, and no
-//! contact is online; connection heartbeats held in Redis (domain.md §9) come with the realtime
-//! gateway.
+//! A user or contact is online while it holds a live websocket (each connection refreshes its
+//! entry in the [`store`] every [`store::HEARTBEAT`]). Users also choose an availability:
+//! online users show it; users who are not auto-offline always show it, connected or not.
 
 pub mod schema;
+pub mod store;
 pub mod types;
 
 use entity::enums::Availability;
-
-use crate::{app::AppState, auth::repo as auth_repo, error::AppResult};
 use sea_orm::ConnectionTrait;
-use types::{PresenceUpdate, UserPresence};
+use tokio_util::sync::CancellationToken;
 
-/// The current presence of an account. Contacts are included only for agents.
+use crate::{
+    app::AppState,
+    auth::{repo as auth_repo, viewer::Viewer},
+    error::AppResult,
+    events::{Event, EventPayload},
+};
+use store::Who;
+use types::{ContactAvailability, ContactPresence, PresenceUpdate, UserPresence};
+
+/// The presence of an account. Contacts are included only for members (`include_contacts`).
 pub async fn snapshot(
     db: &impl ConnectionTrait,
+    store: &store::PresenceStore,
     account_id: i64,
     include_contacts: bool,
 ) -> AppResult<PresenceUpdate> {
+    let online = store.online(account_id).await?;
     let users = auth_repo::members(db, account_id)
         .await?
         .into_iter()
-        .map(|(user, membership)| UserPresence {
-            user_id: user.id.into(),
-            availability: membership.availability.into(),
+        .map(|(user, membership)| {
+            let present = !membership.auto_offline || online.users.contains(&user.id);
+            let availability = if present {
+                membership.availability
+            } else {
+                Availability::Offline
+            };
+            UserPresence {
+                user_id: user.id.into(),
+                availability: availability.into(),
+            }
         })
         .collect();
-    let _ = include_contacts;
+    let contacts = if include_contacts {
+        online
+            .contacts
+            .iter()
+            .map(|id| ContactPresence {
+                contact_id: (*id).into(),
+                availability: ContactAvailability::Online,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(PresenceUpdate {
         account_id: account_id.into(),
         users,
-        contacts: Vec::new(),
+        contacts,
     })
 }
 
-/// Contacts of the account online now. Presence tracking of contacts arrives with the realtime
-/// gateway; until then nobody is online.
-pub async fn online_contacts(_state: &AppState, _account_id: i64) -> AppResult<Vec<i64>> {
-    Ok(Vec::new())
+/// Contacts of the account online now.
+pub async fn online_contacts(state: &AppState, account_id: i64) -> AppResult<Vec<i64>> {
+    Ok(state.presence.online(account_id).await?.contacts)
 }
 
 /// Whether a contact is online now.
@@ -48,7 +76,62 @@ pub async fn contact_online(state: &AppState, account_id: i64, contact_id: i64) 
         .contains(&contact_id))
 }
 
-/// Whether an availability counts as present.
-pub fn is_present(availability: Availability) -> bool {
-    availability != Availability::Offline
+async fn changed(state: &AppState, account_id: i64) {
+    state
+        .bus
+        .publish(Event {
+            account_id,
+            payload: EventPayload::PresenceChanged,
+        })
+        .await;
+}
+
+fn who(viewer: Viewer) -> Who {
+    match viewer {
+        Viewer::User(user) => Who::User(user.user_id),
+        Viewer::Contact(contact) => Who::Contact(contact.contact_id),
+    }
+}
+
+/// Marks a websocket's viewer present (before its `connection_ack` goes out, so that the
+/// client's first snapshot already shows it).
+pub async fn connect(state: &AppState, viewer: Viewer, connection: &str) {
+    match state
+        .presence
+        .touch(viewer.account_id(), who(viewer), connection)
+        .await
+    {
+        Ok(true) => changed(state, viewer.account_id()).await,
+        Ok(false) => {}
+        Err(err) => tracing::warn!(error = ?err, "presence heartbeat failed"),
+    }
+}
+
+/// Keeps a connected viewer present until `done` is cancelled, then removes it; publishes a
+/// presence change when the viewer goes offline.
+pub async fn track(
+    state: std::sync::Arc<AppState>,
+    viewer: Viewer,
+    connection: String,
+    done: CancellationToken,
+) {
+    let who = who(viewer);
+    let account_id = viewer.account_id();
+    let start = tokio::time::Instant::now() + store::HEARTBEAT;
+    let mut heartbeat = tokio::time::interval_at(start, store::HEARTBEAT);
+    loop {
+        tokio::select! {
+            () = done.cancelled() => break,
+            _ = heartbeat.tick() => match state.presence.touch(account_id, who, &connection).await {
+                Ok(true) => changed(&state, account_id).await,
+                Ok(false) => {}
+                Err(err) => tracing::warn!(error = ?err, "presence heartbeat failed"),
+            },
+        }
+    }
+    match state.presence.leave(account_id, who, &connection).await {
+        Ok(true) => changed(&state, account_id).await,
+        Ok(false) => {}
+        Err(err) => tracing::warn!(error = ?err, "presence removal failed"),
+    }
 }

@@ -1,5 +1,7 @@
 //! The `presenceUpdated` subscription.
 
+use std::time::Duration;
+
 use async_graphql::{Context, Result, Subscription};
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
@@ -7,13 +9,19 @@ use tokio::sync::broadcast::error::RecvError;
 use super::{snapshot, types::PresenceUpdate};
 use crate::{auth::viewer::Viewer, context::ContextExt, events::EventPayload};
 
+/// Changes arriving within this window are sent as one snapshot.
+const DEBOUNCE: Duration = Duration::from_millis(100);
+/// Entries that age out (a crashed instance's connections) publish nothing; recheck this often.
+const RECHECK: Duration = Duration::from_secs(5);
+
 /// Presence subscriptions.
 #[derive(Default)]
 pub struct PresenceSubscription;
 
 #[Subscription]
 impl PresenceSubscription {
-    /// The account's presence: a snapshot first, then a new one whenever it changes.
+    /// The account's presence (Chatwoot's `presence.update`): a snapshot first, then a new one
+    /// whenever it changes. Contacts are listed for members only.
     async fn presence_updated(
         &self,
         ctx: &Context<'_>,
@@ -26,8 +34,10 @@ impl PresenceSubscription {
         let mut events = state.bus.subscribe();
         Ok(async_stream::stream! {
             let mut last = None;
+            let mut recheck = tokio::time::interval(RECHECK);
+            recheck.tick().await;
             loop {
-                match snapshot(&state.db, account_id, include_contacts).await {
+                match snapshot(&state.db, &state.presence, account_id, include_contacts).await {
                     Ok(update) if last.as_ref() != Some(&update) => {
                         last = Some(update.clone());
                         yield Ok(update);
@@ -38,17 +48,24 @@ impl PresenceSubscription {
                         break;
                     }
                 }
-                // Wait for the next change of this account.
+                // Wait for a change of this account (or the periodic recheck), then let a burst
+                // of changes settle.
                 loop {
-                    match events.recv().await {
-                        Ok(event) if event.account_id == account_id
-                            && event.payload == EventPayload::PresenceChanged => break,
-                        Ok(_) => {}
-                        Err(RecvError::Lagged(skipped)) => {
-                            tracing::warn!(skipped, "presence subscriber lagged; resending snapshot");
-                            break;
-                        }
-                        Err(RecvError::Closed) => return,
+                    tokio::select! {
+                        _ = recheck.tick() => break,
+                        event = events.recv() => match event {
+                            Ok(event) if event.account_id == account_id
+                                && event.payload == EventPayload::PresenceChanged => {
+                                tokio::time::sleep(DEBOUNCE).await;
+                                break;
+                            }
+                            Ok(_) => {}
+                            Err(RecvError::Lagged(skipped)) => {
+                                tracing::warn!(skipped, "presence subscriber lagged; resending snapshot");
+                                break;
+                            }
+                            Err(RecvError::Closed) => return,
+                        },
                     }
                 }
             }

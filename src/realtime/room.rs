@@ -1,0 +1,220 @@
+//! `roomEvents`: the bus's events with Chatwoot's RoomChannel names and payload shapes, for
+//! frontends migrating off ActionCable. Payloads follow Chatwoot's `push_event_data`: enum
+//! values as Chatwoot sends them (message types as integers), times as Unix seconds, and a
+//! conversation's `id` being its per-account display id.
+
+use entity::{contact, conversation, enums::MessageType, message};
+use sea_orm::ActiveEnum;
+use serde_json::{Value, json};
+
+use crate::{
+    app::AppState,
+    contacts::types::ContactEventKind,
+    error::AppResult,
+    events::{ConversationChange, Event, EventPayload, Sender},
+    loaders::{ContactById, Member},
+    presence,
+};
+
+fn message_type(kind: MessageType) -> u8 {
+    match kind {
+        MessageType::Incoming => 0,
+        MessageType::Outgoing => 1,
+        MessageType::Activity => 2,
+        MessageType::Template => 3,
+    }
+}
+
+/// A contact's `push_event_data`.
+pub fn contact_data(contact: &contact::Model) -> Value {
+    json!({
+        "id": contact.id,
+        "name": contact.name,
+        "email": contact.email,
+        "phone_number": contact.phone_number,
+        "identifier": contact.identifier,
+        "thumbnail": contact.avatar_url.clone().unwrap_or_default(),
+        "additional_attributes": contact.additional_attributes,
+        "custom_attributes": contact.custom_attributes,
+        "type": "contact",
+    })
+}
+
+async fn sender_data(state: &AppState, account_id: i64, sender: Option<Sender>) -> Value {
+    let loaded = match sender {
+        Some(Sender::User(user_id)) => state
+            .loader
+            .load_one(Member { account_id, user_id })
+            .await
+            .ok()
+            .flatten()
+            .map(|(user, membership)| {
+                json!({
+                    "id": user.id,
+                    "name": user.name,
+                    "available_name": user.display_name.clone().unwrap_or_else(|| user.name.clone()),
+                    "availability_status": membership.availability.to_value(),
+                    "type": "user",
+                })
+            }),
+        Some(Sender::Contact(contact_id)) => {
+            state.loader.load_one(ContactById(contact_id)).await.ok().flatten().map(|c| contact_data(&c))
+        }
+        None => None,
+    };
+    loaded.unwrap_or(Value::Null)
+}
+
+fn message_sender(message: &message::Model) -> Option<Sender> {
+    match (message.sender_type, message.sender_id) {
+        (Some(entity::enums::SenderType::User), Some(id)) => Some(Sender::User(id)),
+        (Some(entity::enums::SenderType::Contact), Some(id)) => Some(Sender::Contact(id)),
+        _ => None,
+    }
+}
+
+async fn message_data(state: &AppState, message: &message::Model) -> Value {
+    let sender = message_sender(message);
+    json!({
+        "id": message.id,
+        "content": message.content,
+        "account_id": message.account_id,
+        "inbox_id": message.inbox_id,
+        "conversation_id": message.conversation_id,
+        "message_type": message_type(message.message_type),
+        "content_type": "text",
+        "content_attributes": message.content_attributes,
+        "private": message.private,
+        "created_at": message.created_at.timestamp(),
+        "updated_at": message.updated_at.timestamp(),
+        "sender_type": match sender { Some(Sender::User(_)) => "User", Some(Sender::Contact(_)) => "Contact", None => "" },
+        "sender_id": message.sender_id,
+        "sender": sender_data(state, message.account_id, sender).await,
+    })
+}
+
+async fn conversation_data(state: &AppState, conversation: &conversation::Model) -> Value {
+    let assignee = match conversation.assignee_id {
+        Some(id) => sender_data(state, conversation.account_id, Some(Sender::User(id))).await,
+        None => Value::Null,
+    };
+    json!({
+        "id": conversation.display_id,
+        "switchboard_id": conversation.id,
+        "account_id": conversation.account_id,
+        "inbox_id": conversation.inbox_id,
+        "status": conversation.status.to_value(),
+        "contact_inbox": { "id": conversation.contact_inbox_id },
+        "meta": {
+            "sender": sender_data(state, conversation.account_id, Some(Sender::Contact(conversation.contact_id))).await,
+            "assignee": assignee,
+        },
+        "custom_attributes": conversation.custom_attributes,
+        "additional_attributes": conversation.additional_attributes,
+        "created_at": conversation.created_at.timestamp(),
+        "timestamp": conversation.last_activity_at.timestamp(),
+    })
+}
+
+/// The RoomChannel name and payload of an event the viewer may receive.
+pub async fn render(
+    state: &AppState,
+    event: &Event,
+    include_contacts: bool,
+) -> AppResult<(String, Value)> {
+    let account_id = event.account_id;
+    Ok(match &event.payload {
+        EventPayload::MessageCreated { message, .. } => {
+            ("message.created".into(), message_data(state, message).await)
+        }
+        EventPayload::MessageUpdated { message, .. } => {
+            ("message.updated".into(), message_data(state, message).await)
+        }
+        EventPayload::ConversationCreated { conversation } => (
+            "conversation.created".into(),
+            conversation_data(state, conversation).await,
+        ),
+        EventPayload::ConversationStatusChanged { conversation } => (
+            "conversation.status_changed".into(),
+            conversation_data(state, conversation).await,
+        ),
+        EventPayload::ConversationUpdated {
+            conversation,
+            change,
+        } => {
+            let name = match change {
+                ConversationChange::Assignee => "assignee.changed",
+                ConversationChange::Labels | ConversationChange::Status => "conversation.updated",
+                ConversationChange::Contact => "conversation.contact_changed",
+            };
+            (name.into(), conversation_data(state, conversation).await)
+        }
+        EventPayload::Typing {
+            conversation_id,
+            typing,
+            private,
+            sender,
+            ..
+        } => {
+            let name = if *typing {
+                "conversation.typing_on"
+            } else {
+                "conversation.typing_off"
+            };
+            let data = json!({
+                "conversation": { "id": conversation_id },
+                "user": sender_data(state, account_id, Some(*sender)).await,
+                "is_private": private,
+                "account_id": account_id,
+            });
+            (name.into(), data)
+        }
+        EventPayload::ContactChanged { kind, contact_id } => {
+            let name = match kind {
+                ContactEventKind::Created => "contact.created",
+                ContactEventKind::Updated => "contact.updated",
+                ContactEventKind::Merged => "contact.merged",
+                ContactEventKind::Deleted => "contact.deleted",
+            };
+            let contact = match kind {
+                ContactEventKind::Deleted => None,
+                _ => state
+                    .loader
+                    .load_one(ContactById(*contact_id))
+                    .await
+                    .ok()
+                    .flatten(),
+            };
+            let data = contact.map_or_else(
+                || json!({ "id": contact_id, "account_id": account_id }),
+                |c| contact_data(&c),
+            );
+            (name.into(), data)
+        }
+        EventPayload::PresenceChanged => {
+            let update =
+                presence::snapshot(&state.db, &state.presence, account_id, include_contacts)
+                    .await?;
+            let users: serde_json::Map<String, Value> = update
+                .users
+                .iter()
+                .map(|u| {
+                    (
+                        u.user_id.to_string(),
+                        json!(format!("{:?}", u.availability).to_lowercase()),
+                    )
+                })
+                .collect();
+            let contacts: serde_json::Map<String, Value> = update
+                .contacts
+                .iter()
+                .map(|c| (c.contact_id.to_string(), json!("online")))
+                .collect();
+            let mut data = json!({ "account_id": account_id, "users": users });
+            if include_contacts {
+                data["contacts"] = Value::Object(contacts);
+            }
+            ("presence.update".into(), data)
+        }
+    })
+}
