@@ -9,7 +9,8 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    account_user, contact, contact_inbox, contact_label, conversation_label, inbox, note, user,
+    account_user, contact, contact_inbox, contact_label, conversation, conversation_label, inbox,
+    note, user,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
@@ -60,6 +61,8 @@ key!(/// A contact inbox by id.
     ContactInboxById);
 key!(/// A user by id.
     UserById);
+key!(/// A conversation by id.
+    ConversationById);
 
 /// A user's membership of an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -214,6 +217,7 @@ by_id!(InboxById, inbox);
 by_id!(ContactById, contact);
 by_id!(ContactInboxById, contact_inbox);
 by_id!(UserById, user);
+by_id!(ConversationById, conversation);
 
 impl Loader<Member> for DbLoader {
     type Value = (user::Model, account_user::Model);

@@ -2,17 +2,91 @@
 
 use std::sync::Arc;
 
-use entity::{conversation, enums::ConversationStatus};
+use entity::{contact_inbox, conversation, enums::ConversationStatus, inbox};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, sea_query::JoinType,
 };
 
 use super::types::Conversation;
 use crate::{
     app::AppState,
-    error::AppResult,
+    auth::viewer::{ContactViewer, Viewer},
+    error::{AppError, AppResult},
+    events::Sender,
     pagination::{Cursor, CursorValue, Page, PageRequest},
 };
+
+/// One conversation of the account.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    id: i64,
+) -> AppResult<Option<conversation::Model>> {
+    Ok(conversation::Entity::find_by_id(id)
+        .filter(conversation::Column::AccountId.eq(account_id))
+        .one(db)
+        .await?)
+}
+
+/// One conversation of the account, or NOT_FOUND.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    id: i64,
+) -> AppResult<conversation::Model> {
+    find(db, account_id, id)
+        .await?
+        .ok_or(AppError::NotFound("conversation"))
+}
+
+/// A conversation the viewer may post and type in: any of a member's account, or, for a contact
+/// token, one of its own contact inbox. Anything else is NOT_FOUND.
+pub async fn accessible(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i64,
+) -> AppResult<conversation::Model> {
+    let conversation = get(db, viewer.account_id(), id).await?;
+    match viewer {
+        Viewer::User(_) => Ok(conversation),
+        Viewer::Contact(contact)
+            if conversation.contact_inbox_id == Some(contact.contact_inbox_id) =>
+        {
+            Ok(conversation)
+        }
+        Viewer::Contact(_) => Err(AppError::NotFound("conversation")),
+    }
+}
+
+/// Who the viewer speaks as in a conversation. A contact speaks as the conversation's contact,
+/// which is the contact inbox's current owner even if a merge moved it since the token was
+/// issued.
+pub fn sender(viewer: &Viewer, conversation: &conversation::Model) -> Sender {
+    match viewer {
+        Viewer::User(user) => Sender::User(user.user_id),
+        Viewer::Contact(_) => Sender::Contact(conversation.contact_id),
+    }
+}
+
+/// The widget identity of a contact inbox of the account, or NOT_FOUND.
+pub async fn contact_viewer(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    contact_inbox_id: i64,
+) -> AppResult<ContactViewer> {
+    let row = contact_inbox::Entity::find_by_id(contact_inbox_id)
+        .join(JoinType::InnerJoin, contact_inbox::Relation::Inbox.def())
+        .filter(inbox::Column::AccountId.eq(account_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("contact inbox"))?;
+    Ok(ContactViewer {
+        contact_id: row.contact_id,
+        contact_inbox_id: row.id,
+        account_id,
+    })
+}
 
 /// Which conversations to list.
 #[derive(Debug, Clone, Default)]
@@ -59,9 +133,10 @@ pub async fn page(
     let mut query = conversation::Entity::find().filter(base.clone());
     if let Some(cursor) = &request.cursor {
         let CursorValue::Int(micros) = cursor.value else {
-            return Err(crate::error::AppError::bad_input(
-                "after",
-                "after is not a valid cursor",
+            let field = if request.backward { "before" } else { "after" };
+            return Err(AppError::bad_input(
+                field,
+                format!("{field} is not a valid cursor"),
             ));
         };
         let at = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default();

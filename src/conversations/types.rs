@@ -1,16 +1,20 @@
 //! GraphQL types of conversations.
 
-use async_graphql::{Context, Enum, ID, Object, Result};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::conversation;
 
 use crate::{
-    auth::types::User,
+    auth::{guard::RoleGuard, types::User, viewer::Viewer},
     contacts::types::{Contact, ContactInbox},
     context::ContextExt,
     error::AppError,
     inboxes::types::Inbox,
     loaders::{ContactById, ContactInboxById, InboxById, LabelsOfConversation, Member, load_error},
+    messages::{
+        repo::{self as messages, MessageScope},
+        types::MessageConnection,
+    },
 };
 
 /// Where a conversation stands.
@@ -90,7 +94,8 @@ impl Conversation {
         let member = ctx.loader()?.load_one(key).await.map_err(load_error)?;
         Ok(member.map(|(user, membership)| User::new(user, &membership)))
     }
-    /// Label names, sorted.
+    /// Label names, sorted (members only).
+    #[graphql(guard = "RoleGuard::Member")]
     async fn labels(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         let labels = ctx
             .loader()?
@@ -111,4 +116,45 @@ impl Conversation {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// The messages in the order they were sent (newest last): `first` pages from the oldest,
+    /// `last` from the newest. A contact sees no private notes and no activity messages.
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, reading forwards from the oldest (default 15, at most 100).")]
+        first: Option<i32>,
+        #[graphql(desc = "Start after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Page size, reading backwards from the newest (at most 100).")]
+        last: Option<i32>,
+        #[graphql(desc = "End before this cursor.")] before: Option<String>,
+    ) -> Result<MessageConnection> {
+        let scope = MessageScope {
+            account_id: self.0.account_id,
+            conversation_id: self.0.id,
+            contact_view: !matches!(ctx.viewer(), Ok(Viewer::User(_))),
+        };
+        let state = ctx.shared_state()?;
+        let page = messages::page(state, scope, first, after, last, before);
+        Ok(page.await?.into())
+    }
+}
+
+/// A new conversation with a contact in an inbox.
+#[derive(InputObject, Debug)]
+pub struct CreateConversationInput {
+    /// The contact to talk to.
+    pub contact_id: ID,
+    /// The inbox to talk through.
+    pub inbox_id: ID,
+    /// The contact's id in the inbox: selects the contact inbox with this source id, creating it
+    /// when missing. When omitted, the contact's existing contact inbox in the inbox is used (or
+    /// one is created with a generated source id).
+    pub source_id: Option<String>,
+    /// The starting status (ignored for a blocked contact, whose conversation starts RESOLVED).
+    #[graphql(default_with = "ConversationStatus::Open")]
+    pub status: ConversationStatus,
+    /// The member to assign the conversation to.
+    pub assignee_id: Option<ID>,
+    /// The text of a first message, sent by the viewer as an OUTGOING message.
+    pub message: Option<String>,
 }
