@@ -94,6 +94,7 @@ fn millis(at: SystemTime) -> f64 {
         .as_millis() as f64
 }
 
+#[allow(clippy::needless_pass_by_value)] // used as a `map_err` function
 fn redis_err(err: redis::RedisError) -> AppError {
     AppError::Internal(anyhow::anyhow!("presence store: {err}"))
 }

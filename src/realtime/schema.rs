@@ -6,8 +6,12 @@ use serde_json::Value;
 
 use super::{events_for, room};
 use crate::{
-    auth::viewer::Viewer, context::ContextExt, conversations::types::Conversation,
-    events::EventPayload, ids::parse_id,
+    auth::viewer::Viewer,
+    context::ContextExt,
+    conversations::types::Conversation,
+    events::EventPayload,
+    ids::parse_id,
+    messages::types::{Message, TypingEvent},
 };
 
 /// An event with Chatwoot's RoomChannel name and payload shape.
@@ -89,6 +93,66 @@ impl RealtimeSubscription {
                 })
             }),
         )
+    }
+
+    /// Messages created in the account (optionally in one conversation or inbox). Contacts
+    /// receive the public messages of their own conversations.
+    async fn message_created(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Option<ID>,
+        inbox_id: Option<ID>,
+    ) -> Result<impl Stream<Item = Message> + use<>> {
+        let viewer = ctx.viewer()?;
+        let conversation_id = optional_id("conversationId", conversation_id.as_ref())?;
+        let inbox_id = optional_id("inboxId", inbox_id.as_ref())?;
+        Ok(events_for(ctx.state()?, viewer).filter_map(move |event| {
+            future::ready(match &event.payload {
+                EventPayload::MessageCreated { message, .. }
+                    if conversation_id.is_none_or(|id| id == message.conversation_id)
+                        && inbox_id.is_none_or(|id| id == message.inbox_id) =>
+                {
+                    Some(Message((**message).clone()))
+                }
+                _ => None,
+            })
+        }))
+    }
+
+    /// Messages changed in the account (optionally in one conversation).
+    async fn message_updated(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: Option<ID>,
+    ) -> Result<impl Stream<Item = Message> + use<>> {
+        let viewer = ctx.viewer()?;
+        let conversation_id = optional_id("conversationId", conversation_id.as_ref())?;
+        Ok(events_for(ctx.state()?, viewer).filter_map(move |event| {
+            future::ready(match &event.payload {
+                EventPayload::MessageUpdated { message, .. }
+                    if conversation_id.is_none_or(|id| id == message.conversation_id) =>
+                {
+                    Some(Message((**message).clone()))
+                }
+                _ => None,
+            })
+        }))
+    }
+
+    /// Typing indicators of a conversation, never the viewer's own; private (note) typing
+    /// never reaches the contact.
+    async fn typing_status_changed(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+    ) -> Result<impl Stream<Item = TypingEvent> + use<>> {
+        let viewer = ctx.viewer()?;
+        let conversation_id = parse_id("conversationId", &conversation_id)?;
+        Ok(events_for(ctx.state()?, viewer).filter_map(move |event| {
+            future::ready(
+                TypingEvent::from_event(&event).filter(|t| t.conversation_id == conversation_id),
+            )
+        }))
     }
 
     /// Every event the viewer may receive, with Chatwoot's RoomChannel names and payloads: a
