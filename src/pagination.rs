@@ -103,7 +103,21 @@ impl PageRequest {
                 "pass either after or before, not both",
             ));
         }
-        let backward = last.is_some() || (before.is_some() && first.is_none());
+        // A cursor only bounds the side it reads from: `first` with `before` (or `last` with
+        // `after`) would otherwise read past the cursor the wrong way.
+        if first.is_some() && before.is_some() {
+            return Err(AppError::bad_input(
+                "before",
+                "use before with last (first goes with after)",
+            ));
+        }
+        if last.is_some() && after.is_some() {
+            return Err(AppError::bad_input(
+                "after",
+                "use after with first (last goes with before)",
+            ));
+        }
+        let backward = last.is_some() || before.is_some();
         let limit = match (first, last) {
             (Some(n), _) => size("first", n)?,
             (None, Some(n)) => size("last", n)?,
@@ -114,9 +128,6 @@ impl PageRequest {
             (None, Some(before)) => Some(Cursor::decode("before", &before, sort)?),
             (None, None) => None,
         };
-        if backward && cursor.as_ref().is_some() && first.is_some() {
-            return Err(AppError::bad_input("first", "use last with before"));
-        }
         Ok(Self {
             limit,
             backward,
@@ -263,6 +274,19 @@ mod tests {
         assert!(PageRequest::new(Some(0), None, None, None, "x").is_err());
         assert!(PageRequest::new(Some(101), None, None, None, "x").is_err());
         assert!(PageRequest::new(Some(1), None, Some(1), None, "x").is_err());
+        let cursor = Cursor {
+            sort: "x".into(),
+            value: CursorValue::Null,
+            id: 1,
+        }
+        .encode();
+        assert!(PageRequest::new(Some(1), None, None, Some(cursor.clone()), "x").is_err());
+        assert!(PageRequest::new(None, Some(cursor.clone()), Some(1), None, "x").is_err());
+        assert!(
+            PageRequest::new(None, None, None, Some(cursor), "x")
+                .unwrap()
+                .backward
+        );
         let back = PageRequest::new(None, None, Some(5), None, "x").unwrap();
         assert!(back.backward);
         assert_eq!(back.limit, 5);

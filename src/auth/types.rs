@@ -4,7 +4,7 @@ use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, Simpl
 use chrono::{DateTime, Utc};
 use entity::{account, account_user, user};
 
-use super::repo;
+use super::{guard::RoleGuard, repo};
 use crate::context::ContextExt;
 
 /// A member's role in an account.
@@ -39,7 +39,8 @@ pub struct User {
     pub name: String,
     /// The name shown to customers, when set.
     pub display_name: Option<String>,
-    /// Login email (lower-cased).
+    /// Login email (lower-cased; members only).
+    #[graphql(guard = "RoleGuard::Member")]
     pub email: String,
     /// Role in the viewer's account.
     pub role: Role,
@@ -71,6 +72,7 @@ impl User {
 
 #[ComplexObject]
 impl User {
+    #[graphql(guard = "RoleGuard::Member")]
     /// The accounts this user belongs to. Only the viewer sees all of their own; for other users
     /// this lists the viewer's account alone.
     async fn accounts(&self, ctx: &Context<'_>) -> Result<Vec<Account>> {

@@ -7,7 +7,7 @@ use entity::{contact, contact_label};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
     PaginatorTrait, QueryFilter, QueryResult, QuerySelect, QueryTrait,
-    sea_query::{Expr, ExprTrait, NullOrdering, Order, Query, SimpleExpr},
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, NullOrdering, Order, Query, SimpleExpr},
 };
 
 use super::types::{Contact, ContactSort, ContactSortField, SortDirection};
@@ -76,16 +76,20 @@ pub fn search(query: &str, backend: DbBackend) -> AppResult<Condition> {
         return Err(AppError::bad_input("query", "query must not be empty"));
     }
     let pattern = format!("%{}%", like_escape(&query.to_lowercase()));
-    let like = |expr: SimpleExpr| {
-        Expr::cust_with_exprs("? LIKE ? ESCAPE '\\'", [expr, Expr::val(pattern.clone())])
+    // Built from SeaQuery functions, not custom SQL with `?` marks: PostgreSQL's query builder
+    // only substitutes `$n` in custom SQL, so `?` would reach the database verbatim.
+    let like = |expr: SimpleExpr| expr.like(LikeExpr::new(pattern.clone()).escape('\\'));
+    let lower = |expr: SimpleExpr| -> SimpleExpr { Func::lower(expr).into() };
+    let position = match backend {
+        DbBackend::Postgres => "strpos",
+        _ => "instr",
     };
-    let lower = |expr: SimpleExpr| Expr::cust_with_exprs("lower(?)", [expr]);
-    let identifier = match backend {
-        DbBackend::Postgres => {
-            Expr::cust_with_values("strpos(\"contacts\".\"identifier\", ?) > 0", [query])
-        }
-        _ => Expr::cust_with_values("instr(\"contacts\".\"identifier\", ?) > 0", [query]),
-    };
+    let identifier = SimpleExpr::from(
+        Func::cust(position)
+            .arg(Expr::col((contact::Entity, contact::Column::Identifier)))
+            .arg(query),
+    )
+    .gt(0);
     Ok(Condition::any()
         .add(like(lower(Expr::col((
             contact::Entity,
@@ -107,9 +111,18 @@ fn attribute(key: &'static str) -> SimpleExpr {
     ))
 }
 
-/// The sort expression of a field; text sorts ignore case.
+/// The sort expression of a field; text sorts ignore case. A blank well-known attribute (`""`,
+/// as an import or an API client may store it) has no value, like a missing one: it sorts last
+/// with the nulls instead of first (domain.md §3), as `location` and the filter's IS_PRESENT also
+/// treat it.
 fn sort_expr(field: ContactSortField) -> SimpleExpr {
-    let lower = |expr: SimpleExpr| Expr::cust_with_exprs("lower(?)", [expr]);
+    let lower = |expr: SimpleExpr| -> SimpleExpr { Func::lower(expr).into() };
+    let text = |key: &'static str| -> SimpleExpr {
+        Func::cust("NULLIF")
+            .arg(Func::cust("trim").arg(Func::lower(attribute(key))))
+            .arg("")
+            .into()
+    };
     let col = |c: contact::Column| -> SimpleExpr { Expr::col((contact::Entity, c)) };
     match field {
         ContactSortField::Name => lower(col(contact::Column::Name)),
@@ -117,9 +130,9 @@ fn sort_expr(field: ContactSortField) -> SimpleExpr {
         ContactSortField::PhoneNumber => col(contact::Column::PhoneNumber),
         ContactSortField::LastActivityAt => col(contact::Column::LastActivityAt),
         ContactSortField::CreatedAt => col(contact::Column::CreatedAt),
-        ContactSortField::Company => lower(attribute("company_name")),
-        ContactSortField::City => lower(attribute("city")),
-        ContactSortField::Country => lower(attribute("country")),
+        ContactSortField::Company => text("company_name"),
+        ContactSortField::City => text("city"),
+        ContactSortField::Country => text("country"),
     }
 }
 
@@ -170,7 +183,13 @@ fn keyset(
         (CursorValue::Null, _) => None,
         (CursorValue::Int(micros), true) => Some(Expr::val(time_value(*micros))),
         (CursorValue::Text(text), false) => Some(Expr::val(text.clone())),
-        _ => return Err(AppError::bad_input("after", "after is not a valid cursor")),
+        _ => {
+            let field = if backward { "before" } else { "after" };
+            return Err(AppError::bad_input(
+                field,
+                format!("{field} is not a valid cursor"),
+            ));
+        }
     };
     // Moving towards larger values is "forward in an ascending sort" or "backward in a
     // descending one"; nulls sit at the end of the forward order.

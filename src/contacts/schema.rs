@@ -22,6 +22,7 @@ use crate::{
     error::AppError,
     events::{Event, EventPayload},
     ids::parse_id,
+    loaders::ContactById,
 };
 
 /// Contact queries.
@@ -416,7 +417,14 @@ impl ContactSubscription {
                 }
                 let contact = match kind {
                     ContactEventKind::Deleted => None,
-                    _ => repo::find(&state.db, viewer.account_id, contact_id).await.ok().flatten(),
+                    // The shared loader batches the loads of every subscriber receiving this event.
+                    _ => state
+                        .loader
+                        .load_one(ContactById(contact_id))
+                        .await
+                        .ok()
+                        .flatten()
+                        .filter(|contact| contact.account_id == viewer.account_id),
                 };
                 yield ContactEvent { kind, contact_id: contact_id.into(), contact };
             }

@@ -9,6 +9,7 @@ use entity::{contact, contact_inbox, custom_attribute_definition, label, note};
 use serde_json::Value;
 
 use crate::{
+    auth::guard::RoleGuard,
     auth::types::User,
     context::ContextExt,
     conversations::types::{ConversationConnection, ConversationStatus},
@@ -118,6 +119,7 @@ impl Contact {
         })
     }
     /// The account's own fields for the contact (a JSON object).
+    #[graphql(guard = "RoleGuard::Member")]
     async fn custom_attributes(&self) -> Json<Value> {
         Json(self.0.custom_attributes.clone())
     }
@@ -138,6 +140,7 @@ impl Contact {
         self.0.updated_at
     }
     /// Label names, sorted.
+    #[graphql(guard = "RoleGuard::Member")]
     async fn labels(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         let labels = ctx
             .loader()?
@@ -147,6 +150,7 @@ impl Contact {
         Ok(labels.unwrap_or_default())
     }
     /// The inboxes the contact is known in, with its id in each.
+    #[graphql(guard = "RoleGuard::Member")]
     async fn contact_inboxes(&self, ctx: &Context<'_>) -> Result<Vec<ContactInbox>> {
         let rows = ctx
             .loader()?
@@ -162,6 +166,7 @@ impl Contact {
     /// Inboxes a new conversation with this contact can be started in: API inboxes always, email
     /// inboxes when the contact has an email, SMS/WhatsApp inboxes when it has a phone number,
     /// and other inboxes (such as web widgets) where the contact is already known.
+    #[graphql(guard = "RoleGuard::Member")]
     async fn contactable_inboxes(&self, ctx: &Context<'_>) -> Result<Vec<Inbox>> {
         let loader = ctx.loader()?;
         let (inboxes, known) = futures_util::try_join!(
@@ -187,6 +192,7 @@ impl Contact {
             .collect())
     }
     /// Notes on the contact, newest first.
+    #[graphql(guard = "RoleGuard::Member")]
     async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<Note>> {
         let notes = ctx
             .loader()?
@@ -196,6 +202,7 @@ impl Contact {
         Ok(notes.unwrap_or_default().into_iter().map(Note).collect())
     }
     /// The contact's conversations, most recently active first.
+    #[graphql(guard = "RoleGuard::Member")]
     async fn conversations(
         &self,
         ctx: &Context<'_>,

@@ -3,9 +3,15 @@
 
 mod auth;
 mod cli;
+mod contacts;
+mod contacts_filter;
+mod contacts_paging;
+mod conversations;
 mod helpers;
 mod http;
 mod n_plus_one;
+mod notes;
 mod operations;
+mod realtime;
 mod schema;
 mod websocket;
