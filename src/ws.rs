@@ -39,7 +39,6 @@ use crate::{
     },
     presence,
 };
-use tokio_util::sync::CancellationToken;
 
 /// How long a client may take to send `connection_init`.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -138,8 +137,13 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
 
     let mut acknowledged = false;
     // Ends presence tracking however this function returns.
-    let connection_done = CancellationToken::new();
-    let _presence_guard = connection_done.clone().drop_guard();
+    // The viewer and connection id this socket keeps present, once acknowledged. The heartbeat
+    // runs in this task rather than a task of its own: an idle socket should cost little.
+    let mut present: Option<(Viewer, String)> = None;
+    let mut heartbeat = tokio::time::interval_at(
+        tokio::time::Instant::now() + presence::store::HEARTBEAT,
+        presence::store::HEARTBEAT,
+    );
     let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
     futures_util::pin_mut!(init_deadline);
     let mut ping =
@@ -155,7 +159,7 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
                         if let Some(viewer) = viewer {
                             let connection = format!("{:016x}", rand::random::<u64>());
                             presence::connect(&state.app, viewer, &connection).await;
-                            tokio::spawn(presence::track(state.app.clone(), viewer, connection, connection_done.clone()));
+                            present = Some((viewer, connection));
                         }
                     }
                     Message::Text(text.into())
@@ -173,6 +177,12 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
                 break;
             }
             _ = ping.tick() => Message::Ping(Default::default()),
+            _ = heartbeat.tick(), if present.is_some() => {
+                if let Some((viewer, connection)) = &present {
+                    presence::connect(&state.app, *viewer, connection).await;
+                }
+                continue;
+            }
             () = shutdown.cancelled() => {
                 close(&mut sink, 1001, "server shutting down").await;
                 break;
@@ -181,6 +191,9 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
         if sink.send(outgoing).await.is_err() {
             break;
         }
+    }
+    if let Some((viewer, connection)) = present {
+        presence::disconnect(&state.app, viewer, &connection).await;
     }
     metrics.websocket_connections.dec();
 }

@@ -10,7 +10,6 @@ pub mod types;
 
 use entity::enums::Availability;
 use sea_orm::ConnectionTrait;
-use tokio_util::sync::CancellationToken;
 
 use crate::{
     app::AppState,
@@ -93,8 +92,8 @@ fn who(viewer: Viewer) -> Who {
     }
 }
 
-/// Marks a websocket's viewer present (before its `connection_ack` goes out, so that the
-/// client's first snapshot already shows it).
+/// Records a heartbeat of a websocket's viewer: first before its `connection_ack` goes out (so
+/// the client's first snapshot already shows it), then every [`store::HEARTBEAT`].
 pub async fn connect(state: &AppState, viewer: Viewer, connection: &str) {
     match state
         .presence
@@ -107,30 +106,14 @@ pub async fn connect(state: &AppState, viewer: Viewer, connection: &str) {
     }
 }
 
-/// Keeps a connected viewer present until `done` is cancelled, then removes it; publishes a
-/// presence change when the viewer goes offline.
-pub async fn track(
-    state: std::sync::Arc<AppState>,
-    viewer: Viewer,
-    connection: String,
-    done: CancellationToken,
-) {
-    let who = who(viewer);
-    let account_id = viewer.account_id();
-    let start = tokio::time::Instant::now() + store::HEARTBEAT;
-    let mut heartbeat = tokio::time::interval_at(start, store::HEARTBEAT);
-    loop {
-        tokio::select! {
-            () = done.cancelled() => break,
-            _ = heartbeat.tick() => match state.presence.touch(account_id, who, &connection).await {
-                Ok(true) => changed(&state, account_id).await,
-                Ok(false) => {}
-                Err(err) => tracing::warn!(error = ?err, "presence heartbeat failed"),
-            },
-        }
-    }
-    match state.presence.leave(account_id, who, &connection).await {
-        Ok(true) => changed(&state, account_id).await,
+/// Removes a closed websocket's presence; publishes a change when the viewer went offline.
+pub async fn disconnect(state: &AppState, viewer: Viewer, connection: &str) {
+    match state
+        .presence
+        .leave(viewer.account_id(), who(viewer), connection)
+        .await
+    {
+        Ok(true) => changed(state, viewer.account_id()).await,
         Ok(false) => {}
         Err(err) => tracing::warn!(error = ?err, "presence removal failed"),
     }
