@@ -7,7 +7,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::{
     filter::{self, ContactFilterCondition},
-    repo,
+    merge, repo,
     types::{
         Contact, ContactConnection, ContactEvent, ContactEventKind, ContactInbox, ContactSort,
         CreateContactInput, UpdateContactInput,
@@ -360,6 +360,37 @@ impl ContactMutation {
         Ok(ContactInbox(
             write::insert_contact_inbox(db, contact.id, inbox.id, source_id).await?,
         ))
+    }
+
+    /// Merges one contact into another: the base keeps its own name, email, phone number and
+    /// identifier where it has them and takes the mergee's where it has none, deep-merges the
+    /// attribute objects (the base's values winning), and gains the mergee's labels,
+    /// conversations, messages, notes and contact inboxes; the mergee is deleted. All or nothing.
+    /// Merging a contact with itself returns it unchanged.
+    #[graphql(guard = "RoleGuard::Member")]
+    async fn merge_contacts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The contact that survives.")] base_contact_id: ID,
+        #[graphql(desc = "The contact merged into the base and deleted.")] mergee_contact_id: ID,
+    ) -> Result<Contact> {
+        let viewer = ctx.member()?;
+        let state = ctx.state()?;
+        let base_id = parse_id("baseContactId", &base_contact_id)?;
+        let mergee_id = parse_id("mergeeContactId", &mergee_contact_id)?;
+        let merged = merge::merge(&state.db, viewer.account_id, base_id, mergee_id).await?;
+        if let Some(mergee_id) = merged.mergee_id {
+            tracing::info!(
+                contact_id = merged.base.id,
+                mergee_id,
+                account_id = viewer.account_id,
+                "contacts merged"
+            );
+        }
+        for payload in merged.events() {
+            crate::conversations::publish(state, viewer.account_id, payload).await;
+        }
+        Ok(Contact(merged.base))
     }
 }
 
