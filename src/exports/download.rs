@@ -1,0 +1,226 @@
+//! `GET /exports/contacts.csv?spec=…`: the download, streamed a chunk of contacts at a time.
+//!
+//! The response is never built whole: contacts are read in id order, [`CHUNK_SIZE`] per query
+//! (keyset on the id, so every query is an index range scan however deep the export is), and
+//! each chunk is written as CSV and sent before the next is read. Memory stays at one chunk
+//! whatever the size of the account.
+//!
+//! Errors before the first byte are JSON, like GraphQL request errors: 401 UNAUTHENTICATED
+//! (no or a bad token), 403 FORBIDDEN (not an administrator, or another account's export),
+//! 400 BAD_USER_INPUT (a malformed spec, or columns or a filter no longer valid — a custom
+//! attribute definition may have gone since the export was made). An error after the first
+//! byte (the database failing, the server shutting down) aborts the response, so a client
+//! sees a failed download rather than a silently truncated file.
+//!
+//! Rows are read as they are when each chunk is read, not as one snapshot: a contact changed
+//! during a long download shows its state at that moment, and the download may hold a few more
+//! or fewer rows than the `rowCount` the mutation reported.
+
+use std::{collections::HashMap, io, sync::Arc};
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{Query, State, rejection::QueryRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use entity::{contact, contact_label};
+use futures_util::Stream;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{
+    columns::Column,
+    spec::{Prepared, Spec},
+};
+use crate::{
+    app::{AppState, HttpState},
+    auth::viewer::{Auth, Viewer},
+    error::{AppError, AppResult, code},
+    http::authenticate,
+};
+
+/// Contacts read per query.
+pub const CHUNK_SIZE: u64 = 1000;
+
+/// The query string of a download URL.
+#[derive(Deserialize)]
+pub struct Params {
+    spec: Option<String>,
+}
+
+/// One page of contacts with their labels (when the export has a `labels` column).
+struct Chunk {
+    contacts: Vec<contact::Model>,
+    labels: HashMap<i64, Vec<String>>,
+}
+
+/// The handler of [`super::spec::PATH`].
+pub async fn contacts_csv(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    params: Result<Query<Params>, QueryRejection>,
+) -> Response {
+    let viewer = match authenticate(&state, &headers) {
+        Auth::Authenticated(Viewer::User(user)) => user,
+        Auth::Authenticated(Viewer::Contact(_)) => {
+            return error(AppError::Forbidden("exports need a user token".into()));
+        }
+        Auth::Anonymous => {
+            return error(AppError::Unauthenticated(
+                "an access token is required".into(),
+            ));
+        }
+        Auth::Refused(reason) => return error(AppError::Unauthenticated(reason)),
+    };
+    if !viewer.is_admin() {
+        return error(AppError::Forbidden(
+            "exporting contacts needs the administrator role".into(),
+        ));
+    }
+    let Some(encoded) = params.ok().and_then(|Query(params)| params.spec) else {
+        return error(AppError::bad_input(
+            "spec",
+            "the URL has no `spec`: use the url `exportContacts` returned",
+        ));
+    };
+    let spec = match Spec::decode(&encoded) {
+        Ok(spec) => spec,
+        Err(err) => return error(err),
+    };
+    // The token is the authority on whose data may be read; the spec only names it.
+    if spec.account != viewer.account_id {
+        return error(AppError::Forbidden(
+            "this export belongs to another account".into(),
+        ));
+    }
+    let db = &state.app.db;
+    let prepared = match spec.prepare(db).await {
+        Ok(prepared) => prepared,
+        Err(err) => return error(err),
+    };
+    // Reading the first chunk before answering turns a failing database into a proper 500.
+    let first = match fetch(db, &prepared, 0).await {
+        Ok(first) => first,
+        Err(err) => return error(err),
+    };
+    tracing::info!(
+        account_id = viewer.account_id,
+        user_id = viewer.user_id,
+        export_id = %Spec::id(&encoded),
+        "contact export started"
+    );
+    let body = Body::from_stream(rows(state.app.clone(), prepared, first));
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"contacts.csv\""),
+    );
+    // Personal data: keep it out of shared caches.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// The CSV: the header row with the first chunk, then one body frame per chunk.
+fn rows(
+    state: Arc<AppState>,
+    prepared: Prepared,
+    first: Chunk,
+) -> impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static {
+    async_stream::try_stream! {
+        let mut chunk = first;
+        let mut header = true;
+        loop {
+            // A writer per chunk: `csv::Writer` only hands its buffer back by value.
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            if std::mem::take(&mut header) {
+                writer.write_record(prepared.columns.iter().map(Column::name))?;
+            }
+            let no_labels = Vec::new();
+            for contact in &chunk.contacts {
+                let labels = chunk.labels.get(&contact.id).unwrap_or(&no_labels);
+                let cells: Vec<_> = prepared
+                    .columns
+                    .iter()
+                    .map(|column| column.cell(contact, labels))
+                    .collect();
+                writer.write_record(cells.iter().map(|cell| cell.as_bytes()))?;
+            }
+            let bytes = writer.into_inner().map_err(|err| err.into_error())?;
+            if !bytes.is_empty() {
+                yield Bytes::from(bytes);
+            }
+            let last = match chunk.contacts.last() {
+                Some(last) if chunk.contacts.len() as u64 == CHUNK_SIZE => last.id,
+                _ => break,
+            };
+            if state.shutdown.is_cancelled() {
+                tracing::warn!("contact export aborted: the server is shutting down");
+                Err(io::Error::other("the server is shutting down"))?;
+            }
+            chunk = fetch(&state.db, &prepared, last).await.map_err(|err| {
+                tracing::error!(error = ?err, "contact export failed");
+                io::Error::other("the export failed")
+            })?;
+        }
+    }
+}
+
+/// The next [`CHUNK_SIZE`] matching contacts with an id above `after`, in id order.
+async fn fetch(db: &impl ConnectionTrait, prepared: &Prepared, after: i64) -> AppResult<Chunk> {
+    let contacts = contact::Entity::find()
+        .filter(prepared.condition.clone())
+        .filter(contact::Column::Id.gt(after))
+        .order_by_asc(contact::Column::Id)
+        .limit(CHUNK_SIZE)
+        .all(db)
+        .await?;
+    let mut labels: HashMap<i64, Vec<String>> = HashMap::new();
+    if prepared.columns.contains(&Column::Labels) && !contacts.is_empty() {
+        let ids = contacts.iter().map(|c| c.id);
+        let rows = contact_label::Entity::find()
+            .filter(contact_label::Column::ContactId.is_in(ids))
+            .order_by_asc(contact_label::Column::Name)
+            .all(db)
+            .await?;
+        for row in rows {
+            labels.entry(row.contact_id).or_default().push(row.name);
+        }
+    }
+    Ok(Chunk { contacts, labels })
+}
+
+/// An error before the download starts, as JSON in the shape of a GraphQL error.
+fn error(err: AppError) -> Response {
+    let status = match err.code() {
+        code::UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
+        code::FORBIDDEN => StatusCode::FORBIDDEN,
+        code::NOT_FOUND => StatusCode::NOT_FOUND,
+        code::BAD_USER_INPUT => StatusCode::BAD_REQUEST,
+        code::CONFLICT => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    // The GraphQL conversion censors and logs internal errors and names the field.
+    let err = async_graphql::Error::from(err);
+    let body = json!({ "errors": [{ "message": err.message, "extensions": err.extensions }] });
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
