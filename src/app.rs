@@ -23,9 +23,9 @@ use crate::{
     config::Config,
     db,
     events::{self, EventBus},
-    graphiql,
+    exports, graphiql,
     graphql::{AppSchema, build_schema},
-    http,
+    http, imports,
     loaders::{self, DbLoader},
     presence::store::PresenceStore,
     telemetry::{HttpLabels, Metrics},
@@ -129,6 +129,8 @@ impl App {
             .route("/graphql", get(http::get).post(http::post))
             .route("/graphql/ws", get(ws::handler))
             .route("/graphiql/assets/{name}", get(graphiql::asset))
+            .route(exports::spec::PATH, get(exports::download::contacts_csv))
+            .route(imports::download::PATH, get(imports::download::failed_rows))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics))
@@ -149,6 +151,9 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let token = self.state.app.shutdown.clone();
+        // Takes over imports a stopped process left running (resumed, or failed if their file
+        // is gone), now and periodically.
+        imports::run::recover(&self.state.app);
         let router = self.router();
         tracing::info!(addr = %listener.local_addr()?, "switchboard listening");
         axum::serve(listener, router)

@@ -67,6 +67,11 @@ pub struct Config {
     /// Database pool size.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, global = true)]
     pub database_pool_size: u32,
+    /// Directory keeping the files of CSV imports (the upload until it is imported, and the
+    /// failed rows). Default: `imports/` next to the SQLite file, or in the working directory.
+    /// Instances sharing a database must share this directory.
+    #[arg(long, env = "IMPORT_DIR", global = true)]
+    pub import_dir: Option<PathBuf>,
 }
 
 /// How logs are written.
@@ -89,6 +94,18 @@ pub enum Command {
     Token(TokenArgs),
     /// Print the GraphQL schema (SDL), the same text as `schema.graphql`.
     ExportSchema,
+    /// Import contacts from a CSV file into an account, with a progress bar.
+    Import(ImportArgs),
+}
+
+/// `switchboard import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The account to import into.
+    #[arg(long)]
+    pub account: i64,
+    /// The CSV file (a header row, then one contact per row).
+    pub file: PathBuf,
 }
 
 /// `switchboard serve`.
@@ -135,6 +152,27 @@ impl Config {
             })
     }
 
+    /// The directory of import files: `IMPORT_DIR`, else `imports/` next to the SQLite file,
+    /// else `imports/` in the working directory.
+    pub fn import_dir(&self) -> PathBuf {
+        if let Some(dir) = self
+            .import_dir
+            .as_ref()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            return dir.clone();
+        }
+        let url = self.database_url();
+        let sqlite_file = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or_default())
+            .filter(|path| !path.is_empty() && !path.starts_with(":memory:"));
+        sqlite_file
+            .and_then(|file| PathBuf::from(file).parent().map(|dir| dir.join("imports")))
+            .unwrap_or_else(|| PathBuf::from("imports"))
+    }
+
     /// The Redis URL, when one is configured.
     pub fn redis_url(&self) -> Option<&str> {
         self.redis_url
@@ -156,6 +194,12 @@ impl Config {
         redis_url: Option<String>,
         redis_prefix: String,
     ) -> Self {
+        // Next to a test's SQLite file (its temp dir); a per-test temp dir otherwise.
+        let import_dir = (!database_url.starts_with("sqlite")).then(|| {
+            std::env::temp_dir()
+                .join("switchboard-imports")
+                .join(&redis_prefix)
+        });
         Self {
             database_url: Some(database_url),
             redis_url,
@@ -167,6 +211,7 @@ impl Config {
             max_upload_bytes: 64 * 1024 * 1024,
             max_body_bytes: 1024 * 1024,
             database_pool_size: 5,
+            import_dir,
         }
     }
 }

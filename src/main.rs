@@ -4,7 +4,7 @@ use clap::Parser;
 use switchboard::{
     App, cli,
     config::{Cli, Command, ServeArgs},
-    telemetry,
+    imports, telemetry,
 };
 
 #[tokio::main]
@@ -22,6 +22,7 @@ async fn main() -> anyhow::Result<()> {
         Command::CreateAccount(args) => cli::create_account(&config, &args).await,
         Command::Token(args) => cli::token(&config, &args).await,
         Command::ExportSchema => cli::export_schema(),
+        Command::Import(args) => imports::cli::import(&config, &args).await,
     }
 }
 

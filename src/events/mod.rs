@@ -78,6 +78,10 @@ pub enum EventPayload {
         private: bool,
         sender: Sender,
     },
+    /// A CSV import started, progressed a batch, or ended. Carries the row.
+    DataImportProgress {
+        data_import: Box<entity::data_import::Model>,
+    },
 }
 
 /// What changed in a conversation (Chatwoot's event names differ per change).

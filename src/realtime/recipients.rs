@@ -44,9 +44,9 @@ pub fn may_receive(viewer: &Viewer, event: &Event) -> bool {
                     ..
                 } => own(*contact_id) && !private && *sender != Sender::Contact(contact.contact_id),
                 EventPayload::PresenceChanged => true,
-                EventPayload::ConversationUpdated { .. } | EventPayload::ContactChanged { .. } => {
-                    false
-                }
+                EventPayload::ConversationUpdated { .. }
+                | EventPayload::ContactChanged { .. }
+                | EventPayload::DataImportProgress { .. } => false,
             }
         }
     }
@@ -199,6 +199,37 @@ mod tests {
         );
         assert!(!may_receive(&CONTACT, &updated));
         assert!(may_receive(&AGENT, &updated));
+    }
+
+    #[test]
+    fn import_progress_reaches_members_of_the_account_only() {
+        let progress = |account_id| {
+            event(
+                account_id,
+                EventPayload::DataImportProgress {
+                    data_import: Box::new(entity::data_import::Model {
+                        id: 1,
+                        account_id,
+                        user_id: Some(1),
+                        data_type: "contacts".into(),
+                        status: entity::enums::ImportStatus::Processing,
+                        file_name: None,
+                        total_records: 2,
+                        processed_records: 1,
+                        created_records: 1,
+                        updated_records: 0,
+                        failed_records: 0,
+                        failure_reason: None,
+                        failed_rows_csv: None,
+                        created_at: Utc::now(),
+                        updated_at: Utc::now(),
+                    }),
+                },
+            )
+        };
+        assert!(may_receive(&AGENT, &progress(10)));
+        assert!(!may_receive(&AGENT, &progress(11)));
+        assert!(!may_receive(&CONTACT, &progress(10)));
     }
 
     #[test]

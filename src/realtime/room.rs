@@ -191,6 +191,20 @@ pub async fn render(
             );
             (name.into(), data)
         }
+        EventPayload::DataImportProgress { data_import } => (
+            "data_import.progress".into(),
+            json!({
+                "id": data_import.id,
+                "account_id": account_id,
+                "status": data_import.status.to_value(),
+                "total_records": data_import.total_records,
+                "processed_records": data_import.processed_records,
+                "created_records": data_import.created_records,
+                "updated_records": data_import.updated_records,
+                "failed_records": data_import.failed_records,
+                "failure_reason": data_import.failure_reason,
+            }),
+        ),
         EventPayload::PresenceChanged => {
             let update =
                 presence::snapshot(&state.db, &state.presence, account_id, include_contacts)

@@ -1,0 +1,115 @@
+//! `GET /imports/{id}/failed-rows.csv`: an import's rejected rows, streamed from the import
+//! directory. Same bearer token as GraphQL, administrators of the import's account only.
+//!
+//! Errors are JSON like GraphQL request errors: 401 UNAUTHENTICATED, 403 FORBIDDEN (not an
+//! administrator), 404 NOT_FOUND (no such import in the account, or no rejected rows),
+//! 409 CONFLICT (still running: the file holds rows of batches not yet committed).
+
+use axum::{
+    body::Body,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+use tokio_util::io::ReaderStream;
+
+use super::{files, repo, types::is_finished};
+use crate::{
+    app::HttpState,
+    auth::viewer::{Auth, Viewer},
+    error::{AppError, code},
+    http::authenticate,
+};
+
+/// The route.
+pub const PATH: &str = "/imports/{id}/failed-rows.csv";
+
+/// The download URL of an import's rejected rows.
+pub fn url(id: i64) -> String {
+    PATH.replace("{id}", &id.to_string())
+}
+
+fn error(err: AppError) -> Response {
+    let status = match err.code() {
+        code::UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
+        code::FORBIDDEN => StatusCode::FORBIDDEN,
+        code::NOT_FOUND => StatusCode::NOT_FOUND,
+        code::CONFLICT => StatusCode::CONFLICT,
+        code::BAD_USER_INPUT => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let body =
+        json!({ "errors": [{ "message": err.message(), "extensions": { "code": err.code() } }] });
+    if let AppError::Internal(cause) = err {
+        tracing::error!(error = ?cause, "failed-rows download failed");
+    }
+    (status, axum::Json(body)).into_response()
+}
+
+/// The handler of [`PATH`].
+pub async fn failed_rows(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let viewer = match authenticate(&state, &headers) {
+        Auth::Authenticated(Viewer::User(user)) => user,
+        Auth::Authenticated(Viewer::Contact(_)) => {
+            return error(AppError::Forbidden(
+                "this download needs a user token".into(),
+            ));
+        }
+        Auth::Anonymous => {
+            return error(AppError::Unauthenticated(
+                "an access token is required".into(),
+            ));
+        }
+        Auth::Refused(reason) => return error(AppError::Unauthenticated(reason)),
+    };
+    if !viewer.is_admin() {
+        return error(AppError::Forbidden(
+            "imports need the administrator role".into(),
+        ));
+    }
+    let Some(id) = id.parse::<i64>().ok().filter(|id| *id > 0) else {
+        return error(AppError::NotFound("data import"));
+    };
+    let import = match repo::find(&state.app.db, viewer.account_id, id).await {
+        Ok(Some(import)) => import,
+        Ok(None) => return error(AppError::NotFound("data import")),
+        Err(err) => return error(err),
+    };
+    if !is_finished(&import) {
+        return error(AppError::Conflict {
+            field: None,
+            message: "the import is still running; download its failed rows when it has ended"
+                .into(),
+        });
+    }
+    let path = files::failed_path(&state.app.config.import_dir(), import.id);
+    let file = match (import.failed_records > 0).then_some(()) {
+        None => None,
+        Some(()) => match tokio::fs::File::open(&path).await {
+            Ok(file) => Some(file),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(err) => return error(AppError::Internal(err.into())),
+        },
+    };
+    let Some(file) = file else {
+        return error(AppError::NotFound("failed rows of this import"));
+    };
+    let mut response = (StatusCode::OK, Body::from_stream(ReaderStream::new(file))).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(disposition) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"import-{}-failed-rows.csv\"",
+        import.id
+    )) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    response
+}

@@ -1,0 +1,190 @@
+//! Thin resolvers for CSV imports.
+
+use std::{io::Seek, time::Duration};
+
+use async_graphql::{Context, ID, Object, Result, Subscription, Upload};
+use entity::{data_import, enums::ImportStatus};
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{
+    files, repo,
+    run::Importer,
+    types::{DataImport, is_finished},
+};
+use crate::{
+    auth::guard::RoleGuard, context::ContextExt, error::AppError, events::EventPayload,
+    ids::parse_id,
+};
+
+/// How often a progress subscription re-reads the import when no event came (events are at
+/// most once: one lost to a Redis reconnect must not leave the subscriber waiting forever).
+const REREAD: Duration = Duration::from_secs(5);
+
+/// Import queries.
+#[derive(Default)]
+pub struct ImportQuery;
+
+#[Object]
+impl ImportQuery {
+    /// A CSV import of the account (administrators); null when absent or in another account.
+    #[graphql(guard = "RoleGuard::Administrator")]
+    async fn data_import(&self, ctx: &Context<'_>, id: ID) -> Result<Option<DataImport>> {
+        let viewer = ctx.admin()?;
+        let id = parse_id("id", &id)?;
+        Ok(repo::find(ctx.db()?, viewer.account_id, id)
+            .await?
+            .map(DataImport))
+    }
+}
+
+/// Import mutations.
+#[derive(Default)]
+pub struct ImportMutation;
+
+#[Object]
+impl ImportMutation {
+    /// Imports contacts from a CSV file with a header row (administrators). Returns at once
+    /// with the import PENDING; it runs in the background — follow it with `dataImport` or
+    /// `dataImportProgress`. Columns: `identifier`, `email`, `phone_number`, `name` (or
+    /// `first_name` and `last_name`), `company`/`company_name`, `city`, `country`,
+    /// `country_code`; any other column becomes a custom attribute. Rows match existing
+    /// contacts by identifier, then email, then phone number, and update them; others create
+    /// contacts.
+    #[graphql(guard = "RoleGuard::Administrator")]
+    async fn import_contacts(&self, ctx: &Context<'_>, file: Upload) -> Result<DataImport> {
+        let viewer = ctx.admin()?;
+        let state = ctx.state()?;
+        let upload = file
+            .value(ctx)
+            .map_err(|_| AppError::bad_input("file", "the uploaded file cannot be read"))?;
+        let import = repo::create(
+            &state.db,
+            viewer.account_id,
+            Some(viewer.user_id),
+            Some(upload.filename.clone()),
+        )
+        .await
+        .map_err(AppError::from)?;
+        let importer = Importer::new(state);
+        let (dir, id) = (importer.dir.clone(), import.id);
+        let mut content = upload.content;
+        // The upload is a temporary file: copied (streamed) to the import directory, where the
+        // import and a resumption after a restart find it.
+        let saved = tokio::task::spawn_blocking(move || {
+            content.rewind()?;
+            files::save(&dir, id, content)
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .flatten();
+        let saved = match saved {
+            Ok(saved) => saved,
+            Err(err) => {
+                tracing::error!(import_id = id, error = %err, "storing an uploaded import file failed");
+                let reason = "the server could not store the uploaded file; nothing was imported";
+                return Ok(DataImport(importer.abandon(import, reason).await));
+            }
+        };
+        tracing::info!(
+            import_id = import.id,
+            account_id = viewer.account_id,
+            user_id = viewer.user_id,
+            bytes = saved,
+            "contact import accepted"
+        );
+        importer.spawn(import.clone());
+        Ok(DataImport(import))
+    }
+}
+
+/// How far an import has got, for ordering what a subscriber sees.
+fn stage(import: &data_import::Model) -> (u8, i64) {
+    let status = match import.status {
+        ImportStatus::Pending => 0,
+        ImportStatus::Processing => 1,
+        ImportStatus::Completed | ImportStatus::Failed => 2,
+    };
+    (status, import.processed_records)
+}
+
+/// Whether `next` is news to a subscriber that last saw `last`: further along, or as far
+/// with other counts (the total once checked), never older (a re-read may overtake events).
+fn is_news(last: &data_import::Model, next: &data_import::Model) -> bool {
+    if is_finished(last) || stage(next) < stage(last) {
+        return false;
+    }
+    next.status != last.status
+        || next.total_records != last.total_records
+        || next.processed_records != last.processed_records
+        || next.failure_reason != last.failure_reason
+}
+
+/// Import subscriptions.
+#[derive(Default)]
+pub struct ImportSubscription;
+
+#[Subscription]
+impl ImportSubscription {
+    /// The progress of a CSV import (administrators): its current state first, then every
+    /// change; the stream ends once the import is COMPLETED or FAILED.
+    #[graphql(guard = "RoleGuard::Administrator")]
+    async fn data_import_progress(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<impl Stream<Item = DataImport> + use<>> {
+        let viewer = ctx.admin()?;
+        let id = parse_id("id", &id)?;
+        let state = ctx.shared_state()?;
+        // Subscribed before reading, so no change falls between the read and the stream.
+        let mut events = state.bus.subscribe();
+        let reread = move |state: std::sync::Arc<crate::app::AppState>| async move {
+            repo::find(&state.db, viewer.account_id, id).await
+        };
+        let mut last = reread(state.clone())
+            .await?
+            .ok_or(AppError::NotFound("data import"))?;
+        Ok(async_stream::stream! {
+            yield DataImport(last.clone());
+            let mut ticks = tokio::time::interval(REREAD);
+            ticks.tick().await;
+            while !is_finished(&last) {
+                let next = tokio::select! {
+                    event = events.recv() => match event {
+                        Ok(event) => match &event.payload {
+                            EventPayload::DataImportProgress { data_import }
+                                if data_import.id == id && event.account_id == viewer.account_id =>
+                            {
+                                Some((**data_import).clone())
+                            }
+                            _ => None,
+                        },
+                        Err(RecvError::Lagged(skipped)) => {
+                            tracing::warn!(skipped, "import progress subscriber lagged");
+                            match reread(state.clone()).await {
+                                Ok(Some(import)) => Some(import),
+                                Ok(None) => break,
+                                Err(_) => None,
+                            }
+                        }
+                        Err(RecvError::Closed) => break,
+                    },
+                    _ = ticks.tick() => match reread(state.clone()).await {
+                        Ok(Some(import)) => Some(import),
+                        // Gone with its account.
+                        Ok(None) => break,
+                        Err(err) => {
+                            tracing::warn!(error = ?err, import_id = id, "import progress re-read failed");
+                            None
+                        }
+                    },
+                };
+                if let Some(next) = next.filter(|next| is_news(&last, next)) {
+                    last = next;
+                    yield DataImport(last.clone());
+                }
+            }
+        })
+    }
+}
