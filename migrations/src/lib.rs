@@ -9,6 +9,7 @@ mod m20261121_000001_accounts_users;
 mod m20261121_000002_inboxes_contacts;
 mod m20261121_000003_conversations_messages;
 mod m20261121_000004_notes_attributes_imports;
+mod m20261122_000005_contact_search_indexes;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_inboxes_contacts::Migration),
             Box::new(m20261121_000003_conversations_messages::Migration),
             Box::new(m20261121_000004_notes_attributes_imports::Migration),
+            Box::new(m20261122_000005_contact_search_indexes::Migration),
         ]
     }
 }

@@ -1,9 +1,10 @@
 //! Rendering a typed [`Filter`] to a SeaQuery [`Condition`] on `contacts`.
 //!
-//! Every value, JSON keys included, is a bound parameter. The two dialects differ only in the
-//! JSON accessors below (pitfalls.md: PostgreSQL's `->>` returns text and its casts raise on bad
+//! Every value, JSON keys included, is a bound parameter. The two dialects differ in the JSON
+//! accessors below (pitfalls.md: PostgreSQL's `->>` returns text and its casts raise on bad
 //! data; SQLite's returns a typed value), so a condition must run on the backend it was rendered
-//! for.
+//! for; and on PostgreSQL a custom text attribute's EQUAL_TO also carries an index-friendly
+//! condition it implies (see [`Render::attribute_terms`]), which never changes the result.
 //!
 //! Text compares `lower(attribute)` with the lower-cased value, and LIKE patterns are
 //! lower-cased and escaped, so matching ignores case alike on both backends (LIKE alone is
@@ -14,7 +15,10 @@ use chrono::{NaiveDate, NaiveTime};
 use entity::{contact, contact_label};
 use sea_orm::{
     DbBackend,
-    sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement},
+    sea_query::{
+        Condition, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement,
+        extension::postgres::PgBinOper,
+    },
 };
 
 use super::parse::{
@@ -77,7 +81,15 @@ impl Render {
         };
         let custom = matches!(field, TextField::Custom(_));
         match op {
-            TextOp::EqualTo(values) => one(value().is_in(values.iter().cloned())),
+            TextOp::EqualTo(values) => {
+                let equal = one(value().is_in(values.iter().cloned()));
+                match field {
+                    TextField::Custom(key) if self.postgres => {
+                        equal.add(self.attribute_terms(key, values))
+                    }
+                    _ => equal,
+                }
+            }
             TextOp::NotEqualTo(values) => {
                 negative(custom, raw(), value().is_not_in(values.iter().cloned()))
             }
@@ -242,6 +254,32 @@ impl Render {
             template,
             self.json_args(contact::Column::CustomAttributes, key, 2),
         )
+    }
+
+    /// PostgreSQL only: a condition implied by `lower(custom_attributes ->> key) IN (values)`, to
+    /// AND with it so that a GIN index can find the candidates whatever the key. It compares the
+    /// terms `switchboard_contact_attribute_terms()` (migration m20261122_000005) makes of the
+    /// stored object — `key U+001F lower(value)`, both truncated — with the same terms of the
+    /// values: when the stored value lower-cased equals a value, their truncated terms are equal
+    /// too. The exact test stays, so the result is the same with or without it.
+    fn attribute_terms(self, key: &str, values: &[String]) -> Expr {
+        debug_assert!(self.postgres);
+        let truncate = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+        let key = truncate(key, 64);
+        // array_append(…(array_append(NULL::text[], $a), …), $z): the values stay bound.
+        let terms = values
+            .iter()
+            .fold(Expr::cust("CAST(NULL AS text[])"), |array, value| {
+                Func::cust("array_append")
+                    .arg(array)
+                    .arg(format!("{key}\u{1f}{}", truncate(value, 128)))
+                    .into()
+            });
+        Expr::expr(
+            Func::cust("switchboard_contact_attribute_terms")
+                .arg(column(contact::Column::CustomAttributes)),
+        )
+        .binary(PgBinOper::Overlap, terms)
     }
 
     /// `'true'` or `'false'` if the value at `key` is a JSON boolean, else NULL. (SQLite's `->>`

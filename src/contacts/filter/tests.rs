@@ -519,6 +519,31 @@ fn every_value_is_a_bound_parameter() {
 }
 
 #[test]
+fn a_custom_text_equal_to_also_renders_index_terms_on_postgres() {
+    let conditions = [c("plan", EqualTo, json!(["Gold", "zq-silver"]))];
+    for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+        let condition = build(&conditions, &definitions(), backend, today())
+            .unwrap()
+            .unwrap();
+        let statement = contact::Entity::find().filter(condition).build(backend);
+        let terms = statement
+            .sql
+            .contains("switchboard_contact_attribute_terms");
+        assert_eq!(terms, backend == DbBackend::Postgres, "{}", statement.sql);
+        assert!(!statement.sql.contains("zq-"), "{}", statement.sql);
+        assert!(!statement.sql.contains("plan"), "{}", statement.sql);
+        if backend == DbBackend::Postgres {
+            let values = format!("{:?}", statement.values.unwrap().0);
+            assert!(
+                values.contains("plan\\u{1f}zq-silver"),
+                "{values} {}",
+                statement.sql
+            );
+        }
+    }
+}
+
+#[test]
 fn the_custom_not_equal_to_is_bracketed() {
     let condition = build(
         &[
@@ -583,6 +608,10 @@ async fn the_input_type_renders_as_the_contract_says() {
 }
 
 // --- execution against a real database ----------------------------------------------------------
+
+/// A custom text value longer than the 128 characters PostgreSQL's index terms keep.
+const LONG_NOTE: &str = "Prefers Email over Phone, Tuesdays only. Prefers Email over Phone, Tuesdays only. \
+                         Prefers Email over Phone, Tuesdays only. Prefers Email over Phone.";
 
 /// What the seeded database holds.
 struct Seeded {
@@ -678,7 +707,7 @@ async fn seed(db: &DatabaseConnection) -> Seeded {
             identifier: Some("C3"),
             blocked: false,
             additional: json!({"city": "Paris", "company_name": "Acme_Corp"}),
-            custom: json!({}),
+            custom: json!({"tier_note": LONG_NOTE}),
             labels: &[],
             created_at: "2024-01-11T23:59:59.999Z",
             last_activity_at: Some("2024-03-10T08:00:00Z"),
@@ -837,6 +866,10 @@ fn cases() -> Vec<(Vec<ContactFilterCondition>, Vec<usize>)> {
         [c("website", StartsWith, json!(["https://"]))] => [1];
         [c("favourite.colour", EqualTo, json!(["blue"]))] => [1];
         [c("account manager", EqualTo, json!(["zoe"]))] => [2];
+        [c("plan", EqualTo, json!(["GOLD", "silver", "bronze"]))] => [1, 2];
+        // longer than what the PostgreSQL index terms keep (128 characters)
+        [c("tier_note", EqualTo, json!([LONG_NOTE]))] => [3];
+        [c("tier_note", EqualTo, json!([format!("{LONG_NOTE}!")]))] => [];
         // custom number, currency, percent (contact 2's "many" must neither match nor fail)
         [c("seats", EqualTo, json!([10]))] => [1];
         [c("seats", EqualTo, json!([3.5, "10"]))] => [1, 4];

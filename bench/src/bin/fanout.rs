@@ -1,0 +1,389 @@
+//! Fan-out benchmark: N websocket subscribers (graphql-transport-ws) of one conversation's
+//! `messageCreated`; a message is posted over HTTP and every subscriber's delivery latency
+//! (mutation sent → frame received) is recorded. Also the server's resident memory per idle
+//! subscriber.
+//!
+//! The server runs as its own process (the release binary), so its memory is measured alone:
+//!
+//! ```sh
+//! cargo build --release && cargo run --release -p switchboard-bench --bin fanout
+//! cargo run --release -p switchboard-bench --bin fanout -- --subscribers 1,100,1000,5000 --embedded
+//! ```
+
+#![allow(clippy::print_stdout)] // a benchmark reports on stdout
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+#[derive(Parser, Debug)]
+#[command(about = "Switchboard subscription fan-out benchmark")]
+struct Args {
+    /// Subscriber counts to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,100,1000,5000")]
+    subscribers: Vec<usize>,
+    /// Messages posted per subscriber count.
+    #[arg(long, default_value_t = 50)]
+    events: usize,
+    /// Pause between posted messages.
+    #[arg(long, default_value_t = 20)]
+    interval_ms: u64,
+    /// PostgreSQL server to create the benchmark database on.
+    #[arg(long, default_value = "postgres://postgres@localhost/test")]
+    postgres: String,
+    /// Redis for the event bus.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis: String,
+    /// Use the embedded default (SQLite file, in-process events) instead of PostgreSQL + Redis.
+    #[arg(long)]
+    embedded: bool,
+    /// The server binary (default: `switchboard` next to this benchmark's binary).
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Where to write the Markdown results.
+    #[arg(long, default_value = "bench/RESULTS-fanout.md")]
+    out: PathBuf,
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .context("no VmRSS")?;
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .context("bad VmRSS")?
+        .parse()?)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+async fn gql(
+    http: &reqwest::Client,
+    addr: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Result<Value> {
+    let mut request = http
+        .post(format!("http://{addr}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let body: Value = request.send().await?.json().await?;
+    if body.get("errors").is_some() {
+        bail!("GraphQL errors: {body}");
+    }
+    Ok(body["data"].clone())
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn subscriber(addr: &str, token: &str, conversation: &str) -> Result<Socket> {
+    let mut request = format!("ws://{addr}/graphql/ws").into_client_request()?;
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
+    ws.send(Message::Text(init.to_string().into())).await?;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) if text.contains("connection_ack") => break,
+            Some(Ok(_)) => {}
+            other => bail!("no ack: {other:?}"),
+        }
+    }
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": {
+        "query": "subscription($c: ID) { messageCreated(conversationId: $c) { id content } }",
+        "variables": { "c": conversation } } });
+    ws.send(Message::Text(subscribe.to_string().into())).await?;
+    Ok(ws)
+}
+
+/// One run at `n` subscribers: (latencies in ms, lost deliveries, KiB per idle subscriber).
+async fn run(
+    server: &Server,
+    token: &str,
+    conversation: &str,
+    n: usize,
+    args: &Args,
+) -> Result<(Vec<f64>, usize, f64)> {
+    let pid = server.child.id();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_kib(pid)?;
+    let mut sockets = Vec::with_capacity(n);
+    // Connect in waves so the listen backlog never overflows.
+    for chunk in (0..n).collect::<Vec<_>>().chunks(250) {
+        let waves = chunk
+            .iter()
+            .map(|_| subscriber(&server.addr, token, conversation));
+        for socket in futures_util::future::join_all(waves).await {
+            sockets.push(socket?);
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = rss_kib(pid)?;
+    let per_subscriber = (idle.saturating_sub(before)) as f64 / n as f64;
+
+    let sent: Arc<Mutex<Vec<Option<Instant>>>> = Arc::new(Mutex::new(vec![None; args.events]));
+    let mut readers = Vec::with_capacity(n);
+    for mut socket in sockets {
+        let events = args.events;
+        readers.push(tokio::spawn(async move {
+            let mut received = Vec::with_capacity(events);
+            while received.len() < events {
+                match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
+                    Ok(Some(Ok(Message::Text(text)))) => {
+                        let at = Instant::now();
+                        if let Some(seq) = text
+                            .split("bench-")
+                            .nth(1)
+                            .and_then(|r| r.split('"').next())
+                            .and_then(|s| s.parse::<usize>().ok())
+                        {
+                            received.push((seq, at));
+                        }
+                    }
+                    Ok(Some(Ok(_))) => {}
+                    _ => break,
+                }
+            }
+            let _ = socket.close(None).await;
+            received
+        }));
+    }
+    let http = reqwest::Client::new();
+    let post = "mutation($c: ID!, $t: String!) { createMessage(input: { conversationId: $c, content: $t }) { id } }";
+    for seq in 0..args.events {
+        let started = Instant::now();
+        sent.lock().await[seq] = Some(started);
+        gql(
+            &http,
+            &server.addr,
+            Some(token),
+            post,
+            json!({ "c": conversation, "t": format!("bench-{seq}") }),
+        )
+        .await?;
+        tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+    }
+    let sent = sent.lock().await.clone();
+    let mut latencies = Vec::with_capacity(n * args.events);
+    let mut delivered = 0;
+    for reader in readers {
+        for (seq, at) in reader.await? {
+            if let Some(Some(started)) = sent.get(seq) {
+                latencies.push(at.duration_since(*started).as_secs_f64() * 1000.0);
+                delivered += 1;
+            }
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    Ok((latencies, n * args.events - delivered, per_subscriber))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let server_bin = match &args.server {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?.with_file_name("switchboard"),
+    };
+    if !server_bin.exists() {
+        bail!(
+            "{} not found: run `cargo build --release` first",
+            server_bin.display()
+        );
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis();
+    let dir = std::env::temp_dir().join(format!("sb-fanout-{stamp}"));
+    std::fs::create_dir_all(&dir)?;
+    let (database_url, redis_url, backend) = if args.embedded {
+        (
+            format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
+            None,
+            "SQLite + in-process events",
+        )
+    } else {
+        let name = format!("sb_fanout_{stamp}");
+        let admin = sea_orm::Database::connect(&args.postgres).await?;
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &admin,
+            &format!("CREATE DATABASE \"{name}\""),
+        )
+        .await?;
+        let (server, _) = args
+            .postgres
+            .rsplit_once('/')
+            .context("postgres URL has a database")?;
+        (
+            format!("{server}/{name}"),
+            Some(args.redis.clone()),
+            "PostgreSQL + Redis",
+        )
+    };
+    let port = free_port()?;
+    let env = |cmd: &mut Command| {
+        cmd.env("DATABASE_URL", &database_url)
+            .env("JWT_SECRET", "bench-secret")
+            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("REDIS_PREFIX", format!("sbbench{stamp}"))
+            .env("RUST_LOG", "warn")
+            .env_remove("REDIS_URL");
+        if let Some(redis) = &redis_url {
+            cmd.env("REDIS_URL", redis);
+        }
+    };
+    let mut create = Command::new(&server_bin);
+    create.args([
+        "create-account",
+        "--name",
+        "Bench",
+        "--admin-email",
+        "bench@example.com",
+        "--admin-password",
+        "bench password",
+    ]);
+    env(&mut create);
+    let output = create.output()?;
+    if !output.status.success() {
+        bail!(
+            "create-account failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let mut serve = Command::new(&server_bin);
+    env(&mut serve);
+    let log = dir.join("server.log");
+    println!("server log: {}", log.display());
+    let child = serve
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log)?)
+        .spawn()?;
+    let server = Server {
+        child,
+        addr: format!("127.0.0.1:{port}"),
+    };
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http
+            .get(format!("http://{}/readyz", server.addr))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let login = gql(
+        &http,
+        &server.addr,
+        None,
+        "mutation { login(email: \"bench@example.com\", password: \"bench password\") { token } }",
+        json!({}),
+    )
+    .await?;
+    let token = login["login"]["token"]
+        .as_str()
+        .context("token")?
+        .to_owned();
+    let inbox = gql(
+        &http,
+        &server.addr,
+        Some(&token),
+        "mutation { createInbox(input: { name: \"Web\", channelType: \"web\" }) { id } }",
+        json!({}),
+    )
+    .await?;
+    let contact = gql(&http, &server.addr, Some(&token), "mutation { createContact(input: { name: \"Bench\", email: \"contact@example.com\" }) { id } }", json!({})).await?;
+    let conversation = gql(
+        &http,
+        &server.addr,
+        Some(&token),
+        "mutation($c: ID!, $i: ID!) { createConversation(input: { contactId: $c, inboxId: $i }) { id } }",
+        json!({ "c": contact["createContact"]["id"], "i": inbox["createInbox"]["id"] }),
+    )
+    .await?;
+    let conversation = conversation["createConversation"]["id"]
+        .as_str()
+        .context("conversation id")?
+        .to_owned();
+
+    let mut rows = Vec::new();
+    for &n in &args.subscribers {
+        let (latencies, lost, per_subscriber) =
+            run(&server, &token, &conversation, n, &args).await?;
+        let row = format!(
+            "| {n} | {} | {:.2} | {:.2} | {:.2} | {lost} | {:.1} |",
+            latencies.len(),
+            percentile(&latencies, 50.0),
+            percentile(&latencies, 99.0),
+            latencies.last().copied().unwrap_or(f64::NAN),
+            per_subscriber
+        );
+        println!("{row}");
+        rows.push(row);
+    }
+    drop(server);
+
+    let header = "| subscribers | deliveries | p50 ms | p99 ms | max ms | lost | server KiB per idle subscriber |\n|---|---|---|---|---|---|---|";
+    let command = format!(
+        "cargo run --release -p switchboard-bench --bin fanout --{}",
+        if args.embedded { " --embedded" } else { "" }
+    );
+    let report = format!(
+        "# Fan-out benchmark ({backend})\n\nCommand: `{command}` ({} messages per run, {} ms apart).\nMachine: {} cores. Latency: createMessage sent over HTTP → `next` frame read by each subscriber (same machine, one client process).\n\n{header}\n{}\n",
+        args.events,
+        args.interval_ms,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        rows.join("\n")
+    );
+    std::fs::write(&args.out, report)?;
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
