@@ -11,6 +11,8 @@ use crate::{
     contacts::schema::{ContactMutation, ContactQuery, ContactSubscription},
     conversations::schema::{ConversationMutation, ConversationQuery},
     error::ErrorCodes,
+    exports::schema::ExportMutation,
+    imports::schema::{ImportMutation, ImportQuery, ImportSubscription},
     inboxes::schema::{InboxMutation, InboxQuery},
     messages::schema::MessageMutation,
     notes::schema::NoteMutation,
@@ -33,6 +35,7 @@ pub struct Query(
     ContactQuery,
     AttributeQuery,
     ConversationQuery,
+    ImportQuery,
 );
 
 /// Every mutation.
@@ -46,6 +49,8 @@ pub struct Mutation(
     AttributeMutation,
     ConversationMutation,
     MessageMutation,
+    ImportMutation,
+    ExportMutation,
 );
 
 /// Every subscription.
@@ -55,6 +60,7 @@ pub struct Subscription(
     PresenceSubscription,
     ContactSubscription,
     RealtimeSubscription,
+    ImportSubscription,
 );
 
 /// The executable schema.

@@ -62,11 +62,14 @@ pub async fn spawn_app() -> TestApp {
     let (database_url, postgres, dir) = match env_url("DATABASE_URL") {
         Some(base) if base.starts_with("postgres") => {
             let name = unique("sb_test");
+            let template = postgres_template(&base).await;
             let admin = Database::connect(&base)
                 .await
                 .expect("connect to PostgreSQL");
             admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .execute_unprepared(&format!(
+                    "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+                ))
                 .await
                 .expect("create test database");
             admin.close().await.ok();
@@ -84,6 +87,35 @@ pub async fn spawn_app() -> TestApp {
     };
     let config = Config::for_tests(database_url.clone(), env_url("REDIS_URL"), unique("sbtest"));
     spawn_with(config, postgres, dir).await
+}
+
+/// A database migrated once per test process, copied for every test: copying a template is
+/// much faster than running every migration again.
+async fn postgres_template(base: &str) -> String {
+    static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = unique("sb_test_template");
+            let admin = Database::connect(base)
+                .await
+                .expect("connect to PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create template database");
+            admin.close().await.ok();
+            let (server, _) = base
+                .rsplit_once('/')
+                .expect("DATABASE_URL has a database name");
+            // migrate() uses its own single connection and closes it, so the template has no
+            // session left when tests copy it.
+            switchboard::db::migrate(&format!("{server}/{name}"))
+                .await
+                .expect("migrate template database");
+            name
+        })
+        .await
+        .clone()
 }
 
 /// Starts another server on the same database and Redis as `other` (multi-instance tests).
