@@ -80,16 +80,16 @@ pub fn search(query: &str, backend: DbBackend) -> AppResult<Condition> {
     // only substitutes `$n` in custom SQL, so `?` would reach the database verbatim.
     let like = |expr: SimpleExpr| expr.like(LikeExpr::new(pattern.clone()).escape('\\'));
     let lower = |expr: SimpleExpr| -> SimpleExpr { Func::lower(expr).into() };
-    let position = match backend {
-        DbBackend::Postgres => "strpos",
-        _ => "instr",
+    // The identifier matches case-sensitively (domain.md §3). PostgreSQL's LIKE does, and its
+    // trigram index serves it (`strpos()` can use no index and left the whole search to a
+    // sequential scan); SQLite's LIKE ignores case, so it keeps `instr()`.
+    let identifier_col = Expr::col((contact::Entity, contact::Column::Identifier));
+    let identifier = match backend {
+        DbBackend::Postgres => {
+            identifier_col.like(LikeExpr::new(format!("%{}%", like_escape(query))).escape('\\'))
+        }
+        _ => SimpleExpr::from(Func::cust("instr").arg(identifier_col).arg(query)).gt(0),
     };
-    let identifier = SimpleExpr::from(
-        Func::cust(position)
-            .arg(Expr::col((contact::Entity, contact::Column::Identifier)))
-            .arg(query),
-    )
-    .gt(0);
     Ok(Condition::any()
         .add(like(lower(Expr::col((
             contact::Entity,
