@@ -2,18 +2,18 @@
 //! per key kind, then every new contact in one multi-row INSERT and every changed one in one
 //! multi-row UPDATE.
 //!
-//! On PostgreSQL the rows travel as one JSON parameter expanded by `json_to_recordset`: a
-//! statement with a dozen columns per row otherwise needs ~12 000 bind parameters per 1000
-//! rows, which PostgreSQL parses and plans far slower than it inserts (see
-//! `bench/RESULTS-import.md`). The matched contacts are read `FOR UPDATE` (one index probe
-//! per key, see [`lookup_postgres`]), so the attributes merged in memory cannot race an API
-//! update, and a contact deleted meanwhile is not revived.
+//! On PostgreSQL the rows travel as one JSON parameter expanded by `json_to_recordset`, rather
+//! than as 16 bind parameters per row that SeaORM's builder allocates, encodes and PostgreSQL
+//! then parses one by one: the same batches write about a quarter faster, in half the memory
+//! (`bench/RESULTS-import.md`). The matched contacts are read `FOR UPDATE` (one index probe per
+//! key, see [`lookup_postgres`]), so the attributes merged in memory cannot race an API update,
+//! and a contact deleted meanwhile is not revived.
 //!
 //! The portable path (SQLite, and PostgreSQL with [`super::run::Tuning::bulk_sql`] off) uses
 //! SeaORM's `insert_many`, and for updates an `INSERT … ON CONFLICT (id) DO UPDATE` of the full
 //! rows. SQLite serialises writers, and a batch whose snapshot went stale fails and is retried.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use entity::contact;
 use sea_orm::{
@@ -24,40 +24,64 @@ use sea_orm::{
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{parse::Row, plan::Plan};
+use super::{
+    parse::{Fields, Row},
+    plan::Plan,
+};
 
-/// The account's contacts holding any identifier, email or phone number of `rows`.
+/// A unique key of contacts: how a row gives it, how a contact holds it, and the column as its
+/// unique index has it (`lower(email)` for emails).
+struct KeyKind {
+    of_row: fn(&Fields) -> Option<&String>,
+    of_contact: fn(&contact::Model) -> Option<String>,
+    column: &'static str,
+}
+
+const KEY_KINDS: [KeyKind; 3] = [
+    KeyKind {
+        of_row: |f| f.identifier.as_ref(),
+        of_contact: |c| c.identifier.clone(),
+        column: "identifier",
+    },
+    KeyKind {
+        of_row: |f| f.email.as_ref(),
+        of_contact: |c| c.email.as_deref().map(str::to_lowercase),
+        column: "lower(email)",
+    },
+    KeyKind {
+        of_row: |f| f.phone_number.as_ref(),
+        of_contact: |c| c.phone_number.clone(),
+        column: "phone_number",
+    },
+];
+
+/// The account's contacts holding any identifier, email or phone number of `rows`: one query
+/// per key kind, each skipping the values a contact found by an earlier one already holds (a
+/// re-import then reads each contact once, by its identifier).
 pub async fn lookup(
     db: &impl ConnectionTrait,
     account_id: i64,
     rows: &[Row],
 ) -> Result<Vec<contact::Model>, DbErr> {
-    let mut identifiers = BTreeSet::new();
-    let mut emails = BTreeSet::new();
-    let mut phones = BTreeSet::new();
-    for fields in rows.iter().filter_map(|row| row.fields.as_ref().ok()) {
-        identifiers.extend(fields.identifier.clone());
-        emails.extend(fields.email.clone());
-        phones.extend(fields.phone_number.clone());
-    }
-    // Each column as its unique index has it (`lower(email)` for emails).
-    let keys = [
-        (identifiers, "identifier"),
-        (emails, "lower(email)"),
-        (phones, "phone_number"),
-    ];
     let postgres = db.get_database_backend() == DbBackend::Postgres;
-    let mut found = BTreeMap::new();
-    for (values, column) in keys {
+    let mut found: BTreeMap<i64, contact::Model> = BTreeMap::new();
+    for kind in &KEY_KINDS {
+        let held: HashSet<String> = found.values().filter_map(kind.of_contact).collect();
+        let values: BTreeSet<String> = rows
+            .iter()
+            .filter_map(|row| row.fields.as_ref().ok().and_then(kind.of_row))
+            .filter(|value| !held.contains(*value))
+            .cloned()
+            .collect();
         if values.is_empty() {
             continue;
         }
         let contacts = if postgres {
-            lookup_postgres(db, account_id, column, values).await?
+            lookup_postgres(db, account_id, kind.column, values).await?
         } else {
             contact::Entity::find()
                 .filter(contact::Column::AccountId.eq(account_id))
-                .filter(Expr::cust(column).is_in(values))
+                .filter(Expr::cust(kind.column).is_in(values))
                 .all(db)
                 .await?
         };
@@ -219,8 +243,9 @@ fn active(c: &contact::Model, with_id: bool) -> contact::ActiveModel {
     }
 }
 
-/// Rows per portable statement: 16 columns each stays under SQLite's 32 766 bind parameters.
-const PORTABLE_ROWS: usize = 1500;
+/// Rows per portable statement (16 bind parameters each): well under SQLite's 32 766, and small
+/// enough that building the statement does not dominate the import's memory.
+const PORTABLE_ROWS: usize = 250;
 
 async fn insert_portable(db: &impl ConnectionTrait, plan: &Plan) -> Result<(), DbErr> {
     let inserts: Vec<&contact::Model> = plan.inserts().collect();

@@ -4,7 +4,8 @@
 //!   (check, then write) and resumed after a restart; written as `{id}.csv.part` and renamed,
 //!   so a file under its final name is always complete;
 //! - `{id}.failed.csv`: the rejected rows (their original cells plus `errors`), served by the
-//!   failed-rows download and kept after the import ends.
+//!   failed-rows download and kept after the import ends. (Not the `failed_rows_csv` column,
+//!   which stays empty: a text column is read and rewritten whole, and a file streams.)
 //!
 //! The failed-rows file may run ahead of the database: a batch's rejected rows are appended
 //! before its transaction commits, so a crash can leave rows of a batch that never landed. The

@@ -17,7 +17,11 @@
 //! resumes at once; a crash costs at most [`LEASE`] before another instance takes over. No
 //! import stays PROCESSING for good while any instance runs.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use entity::{data_import, enums::ImportStatus};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
@@ -119,6 +123,33 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
         .map_err(|err| Stop::Broken(err.into()))
 }
 
+/// Where a run's time went (logged when it ends; `bench/RESULTS-import.md` reads them).
+#[derive(Debug, Default)]
+struct Timings {
+    scan: Duration,
+    read: Duration,
+    lookup: Duration,
+    plan: Duration,
+    write: Duration,
+    commit: Duration,
+}
+
+impl Timings {
+    fn log(&self, id: i64) {
+        let ms = |d: Duration| d.as_millis();
+        tracing::info!(
+            import_id = id,
+            scan_ms = ms(self.scan),
+            read_ms = ms(self.read),
+            lookup_ms = ms(self.lookup),
+            plan_ms = ms(self.plan),
+            write_ms = ms(self.write),
+            commit_ms = ms(self.commit),
+            "contact import timings"
+        );
+    }
+}
+
 /// Renews a run's lease until dropped.
 struct Heartbeat(JoinHandle<()>);
 
@@ -173,7 +204,10 @@ impl Importer {
         let id = import.id;
         let heartbeat = Heartbeat::start(self.db.clone(), id);
         let mut current = import;
-        let stop = match self.passes(&mut current, observe).await {
+        let mut timings = Timings::default();
+        let outcome = self.passes(&mut current, observe, &mut timings).await;
+        timings.log(id);
+        let stop = match outcome {
             Ok(()) => {
                 current.status = ImportStatus::Completed;
                 None
@@ -283,14 +317,17 @@ impl Importer {
         &self,
         import: &mut data_import::Model,
         observe: Observer<'_>,
+        timings: &mut Timings,
     ) -> Result<(), Stop> {
         import.status = ImportStatus::Processing;
         self.save(import, observe).await?;
         let path = files::source_path(&self.dir, import.id);
 
         let scanned = path.clone();
+        let started = Instant::now();
         import.total_records =
             i64::try_from(blocking(move || source::scan(&scanned)).await??).unwrap_or(i64::MAX);
+        timings.scan = started.elapsed();
         self.save(import, observe).await?;
 
         let (dir, id) = (self.dir.clone(), import.id);
@@ -317,6 +354,7 @@ impl Importer {
             }
             if !exhausted && rows.len() < size {
                 let wanted = size - rows.len();
+                let started = Instant::now();
                 let (back, more) = blocking(move || {
                     let more = source.next_rows(wanted);
                     (source, more)
@@ -324,13 +362,14 @@ impl Importer {
                 .await?;
                 source = back;
                 let more = more?;
+                timings.read += started.elapsed();
                 exhausted = more.len() < wanted;
                 rows.extend(more);
             }
             if rows.is_empty() {
                 return Ok(());
             }
-            let consumed = match self.batch(import, &rows, &mut failed).await {
+            let consumed = match self.batch(import, &rows, &mut failed, timings).await {
                 Ok(consumed) => consumed,
                 Err(stop) => {
                     if let Err(err) = failed.rollback() {
@@ -351,10 +390,11 @@ impl Importer {
         import: &mut data_import::Model,
         rows: &[Row],
         failed: &mut FailedRows,
+        timings: &mut Timings,
     ) -> Result<usize, Stop> {
         let mut attempt = 1;
         loop {
-            match self.try_batch(import, rows, failed).await {
+            match self.try_batch(import, rows, failed, timings).await {
                 Ok((next, consumed)) => {
                     *import = next;
                     if let Err(err) = failed.commit() {
@@ -377,12 +417,22 @@ impl Importer {
         import: &data_import::Model,
         rows: &[Row],
         failed: &mut FailedRows,
+        timings: &mut Timings,
     ) -> Result<(data_import::Model, usize), Stop> {
+        let mut lap = Instant::now();
+        let mut time = |slot: &mut Duration| {
+            let now = Instant::now();
+            *slot += now - lap;
+            lap = now;
+        };
         let txn = self.db.begin().await?;
         let existing = batch::lookup(&txn, import.account_id, rows).await?;
+        time(&mut timings.lookup);
         let now = time::now();
         let plan = plan::plan(import.account_id, existing, rows, now);
+        time(&mut timings.plan);
         batch::write(&txn, import.account_id, &plan, self.tuning.bulk_sql).await?;
+        time(&mut timings.write);
         let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         let mut next = import.clone();
         next.processed_records += count(plan.consumed);
@@ -401,6 +451,7 @@ impl Importer {
                 .map(|(index, reasons)| (rows[*index].cells.as_slice(), reasons.as_str())),
         )?;
         txn.commit().await?;
+        time(&mut timings.commit);
         Ok((next, plan.consumed))
     }
 
