@@ -3,7 +3,9 @@
 
 use std::{future::Future, sync::Arc, time::Instant};
 
-use async_graphql::dataloader::DataLoader;
+use async_graphql::{
+    dataloader::DataLoader, extensions::apollo_persisted_queries::LruCacheStorage,
+};
 use axum::{
     Router,
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
@@ -46,7 +48,14 @@ pub struct AppState {
     pub config: Config,
     /// Cancelled when the server shuts down; long-lived streams end on it.
     pub shutdown: CancellationToken,
+    /// Automatic persisted queries: parsed documents by their SHA-256, per instance. A client
+    /// whose hash another instance learned gets `PERSISTED_QUERY_NOT_FOUND` once and sends the
+    /// query again, as the protocol expects.
+    pub persisted_queries: LruCacheStorage,
 }
+
+/// Most persisted queries one instance remembers (least recently used go first).
+pub const PERSISTED_QUERIES: usize = 1024;
 
 /// The router's state: the shared state plus the executable schema.
 #[derive(Clone)]
@@ -109,6 +118,7 @@ impl App {
             metrics,
             config,
             shutdown,
+            persisted_queries: LruCacheStorage::new(PERSISTED_QUERIES),
         });
         let schema = build_schema(app.clone());
         Ok(Self {

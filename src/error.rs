@@ -27,6 +27,9 @@ pub mod code {
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
     pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    /// Apollo's code for a persisted-query hash this instance does not know: the client sends
+    /// the query with its hash again.
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
 }
 
 /// An error of the domain, with what the client may know about it.
@@ -222,7 +225,15 @@ impl Extension for ErrorCodesExtension {
         // coercion of arguments and variables, which is the client's input.
         response.errors = std::mem::take(&mut response.errors)
             .into_iter()
-            .map(|err| with_code(err, code::BAD_USER_INPUT))
+            .map(|err| {
+                // The persisted-queries extension raises this one without a code.
+                let code = if err.message == "PersistedQueryNotFound" {
+                    code::PERSISTED_QUERY_NOT_FOUND
+                } else {
+                    code::BAD_USER_INPUT
+                };
+                with_code(err, code)
+            })
             .collect();
         response
     }

@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema, SchemaBuilder};
+use async_graphql::{
+    MergedObject, MergedSubscription, SDLExportOptions, Schema, SchemaBuilder,
+    extensions::apollo_persisted_queries::ApolloPersistedQueries,
+};
 
 use crate::{
     app::AppState,
@@ -79,7 +82,10 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 
 /// The schema serving requests, with the shared state in its data.
 pub fn build_schema(state: Arc<AppState>) -> AppSchema {
-    builder().data(state).finish()
+    builder()
+        .extension(ApolloPersistedQueries::new(state.persisted_queries.clone()))
+        .data(state)
+        .finish()
 }
 
 /// The SDL, sorted so the output is stable: the contents of `schema.graphql`.

@@ -8,9 +8,15 @@
 //!   one file per request) with a preflight header; anything else is 415.
 //! - Responses are `application/graphql-response+json` when the client accepts it (request
 //!   errors are then 400, as the GraphQL-over-HTTP spec says), `application/json` otherwise.
+//!   A request error (parse or validation failure: nothing executed) has no `data` entry.
+//! - A request with no `query` (and no persisted-query hash) is 400 with either media type.
+//!
+//! `examples/web/run-checks.sh` runs graphql-http's GraphQL-over-HTTP audit against a live
+//! server: it fails on any MUST audit, and the SHOULD and MAY audits pass too.
 
 use async_graphql::{
     BatchRequest, BatchResponse, Request,
+    extensions::apollo_persisted_queries::CacheStorage,
     http::MultipartOptions,
     parser::{
         parse_query,
@@ -84,7 +90,7 @@ pub async fn get(State(state): State<HttpState>, headers: HeaderMap, uri: Uri) -
         Ok(request) => request,
         Err(err) => return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &err.to_string()),
     };
-    if !is_query(&request) {
+    if !is_query(&state, &request).await {
         return request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
@@ -94,10 +100,18 @@ pub async fn get(State(state): State<HttpState>, headers: HeaderMap, uri: Uri) -
     execute(&state, &headers, BatchRequest::Single(request)).await
 }
 
-/// Whether the operation a request selects is a query. An unparsable document counts as a
-/// query so that execution reports the parse error.
-fn is_query(request: &Request) -> bool {
-    let Ok(document) = parse_query(&request.query) else {
+/// Whether the operation a request selects is a query, reading a persisted query's document
+/// when the request gives only its hash. An unparsable document counts as a query so that
+/// execution reports the parse error; so does an unknown hash (execution answers
+/// `PERSISTED_QUERY_NOT_FOUND`).
+async fn is_query(state: &HttpState, request: &Request) -> bool {
+    let document = match persisted_hash(request) {
+        Some(hash) if request.query.is_empty() => {
+            state.app.persisted_queries.get(hash.to_owned()).await
+        }
+        _ => parse_query(&request.query).ok(),
+    };
+    let Some(document) = document else {
         return true;
     };
     let ty = match (&document.operations, request.operation_name.as_deref()) {
@@ -106,6 +120,17 @@ fn is_query(request: &Request) -> bool {
         (DocumentOperations::Multiple(_), None) => None,
     };
     matches!(ty, Some(OperationType::Query) | None)
+}
+
+/// The `sha256Hash` of a request's `persistedQuery` extension.
+fn persisted_hash(request: &Request) -> Option<&str> {
+    match request.extensions.get("persistedQuery")? {
+        async_graphql::Value::Object(fields) => match fields.get("sha256Hash")? {
+            async_graphql::Value::String(hash) => Some(hash),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// `POST /graphql`.
@@ -204,6 +229,13 @@ pub async fn post(State(state): State<HttpState>, headers: HeaderMap, body: Body
 }
 
 async fn execute(state: &HttpState, headers: &HeaderMap, batch: BatchRequest) -> Response {
+    if batch.iter().any(lacks_query) {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "the request has no `query` (nor a `persistedQuery` extension)",
+        );
+    }
     let auth = authenticate(state, headers);
     let response = state.schema.execute_batch(batch.data(auth)).await;
     let outcome = if response.is_ok() { "ok" } else { "error" };
@@ -232,7 +264,13 @@ fn respond(response: &BatchResponse, headers: &HeaderMap) -> Response {
         }
         _ => StatusCode::OK,
     };
-    let body = match serde_json::to_vec(response) {
+    let body = match response {
+        BatchResponse::Single(single) => serde_json::to_vec(&Written(single)),
+        BatchResponse::Batch(all) => {
+            serde_json::to_vec(&all.iter().map(Written).collect::<Vec<_>>())
+        }
+    };
+    let body = match body {
         Ok(body) => body,
         Err(err) => {
             tracing::error!(error = %err, "response serialisation failed");
@@ -260,4 +298,33 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|err| err.path.is_empty())
+}
+
+/// One response as written: async-graphql's own serialisation, except that a request error
+/// has no `data` entry rather than `data: null` (GraphQL spec, "Response": when execution never
+/// started, `data` is absent; GraphQL over HTTP, "application/graphql-response+json").
+struct Written<'a>(&'a async_graphql::Response);
+
+impl serde::Serialize for Written<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+
+        let response = self.0;
+        if !is_request_error(response) {
+            return response.serialize(serializer);
+        }
+        let mut map = serializer.serialize_map(None)?;
+        if !response.extensions.is_empty() {
+            map.serialize_entry("extensions", &response.extensions)?;
+        }
+        map.serialize_entry("errors", &response.errors)?;
+        map.end()
+    }
+}
+
+/// A request without a document to run: no `query` (serde's default is the empty string) and
+/// no persisted-query hash standing in for it. Not a well-formed GraphQL-over-HTTP request,
+/// so it is a 400 whatever the `Accept` header, like a `query` that is not a string.
+fn lacks_query(request: &Request) -> bool {
+    request.query.is_empty() && !request.extensions.contains_key("persistedQuery")
 }

@@ -314,3 +314,72 @@ async fn graphiql_is_served_with_its_assets() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+/// What graphql-http's GraphQL-over-HTTP audit (`examples/web/run-checks.sh`) checks beyond
+/// the status codes above: a request error has no `data` entry, and a body without `query`
+/// is not a GraphQL request.
+#[tokio::test]
+async fn request_errors_have_no_data_and_a_query_is_required() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    for (accept, status) in [
+        ("application/graphql-response+json", 400),
+        ("application/json", 200),
+    ] {
+        for query in ["{", "{ nope }"] {
+            let response = app
+                .http
+                .post(app.url("/graphql"))
+                .header("accept", accept)
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), status, "{accept} {query}");
+            let body: Value = response.json().await.unwrap();
+            assert!(body.get("data").is_none(), "{accept} {query}: {body}");
+            assert!(body["errors"][0]["message"].is_string(), "{body}");
+        }
+    }
+
+    // Execution began: `data` stays, null or not.
+    let body = app.gql(None, "{ me { id } }", json!({})).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
+    assert!(body.get("data").is_some(), "{body}");
+
+    // In a batch, per response.
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .json(&json!([{ "query": "{ __typename }" }, { "query": "{" }]))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body[0]["data"]["__typename"], "Query", "{body}");
+    assert!(body[1].get("data").is_none(), "{body}");
+
+    // No query at all: 400, whatever the client accepts; GET too.
+    for accept in ["application/json", "application/graphql-response+json"] {
+        let response = app
+            .http
+            .post(app.url("/graphql"))
+            .header("accept", accept)
+            .bearer_auth(&admin.token)
+            .json(&json!({ "qeury": "{ __typename }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{accept}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(error_code(&body), "BAD_REQUEST", "{body}");
+    }
+    let response = app
+        .http
+        .get(app.url("/graphql"))
+        .query(&[("variables", "{}")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
