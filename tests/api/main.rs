@@ -18,4 +18,5 @@ mod operations;
 mod persisted_queries;
 mod realtime;
 mod schema;
+mod sdk;
 mod websocket;
