@@ -77,7 +77,7 @@ impl AuthMutation {
         );
         Ok(AuthPayload {
             token,
-            user: User::new(user, &membership),
+            user: User::logged_in(user, &membership),
         })
     }
 

@@ -4,8 +4,8 @@ use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, Simpl
 use chrono::{DateTime, Utc};
 use entity::{account, account_user, user};
 
-use super::{guard::RoleGuard, repo};
-use crate::context::ContextExt;
+use super::{repo, viewer::UserViewer};
+use crate::{context::ContextExt, error::AppError};
 
 /// A member's role in an account.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -29,6 +29,9 @@ pub enum Availability {
     Offline,
 }
 
+// Member-only fields (`email`, `accounts`) are read as the request's viewer, except on the user
+// `login` returns: the request is anonymous there, and the user it has just authenticated reads
+// their own fields (see `User::logged_in`).
 /// A user as a member of the viewer's account.
 #[derive(SimpleObject, Clone, Debug)]
 #[graphql(complex)]
@@ -39,8 +42,8 @@ pub struct User {
     pub name: String,
     /// The name shown to customers, when set.
     pub display_name: Option<String>,
-    /// Login email (lower-cased; members only).
-    #[graphql(guard = "RoleGuard::Member")]
+    /// Login email (resolved in the complex object: members only).
+    #[graphql(skip)]
     pub email: String,
     /// Role in the viewer's account.
     pub role: Role,
@@ -52,6 +55,10 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
     pub user_id: i64,
+    /// The identity reading this object's member-only fields instead of the request's viewer:
+    /// set only by [`User::logged_in`], to the user's own identity.
+    #[graphql(skip)]
+    pub reader: Option<UserViewer>,
 }
 
 impl User {
@@ -66,17 +73,47 @@ impl User {
             auto_offline: membership.auto_offline,
             created_at: user.created_at,
             user_id: user.id,
+            reader: None,
+        }
+    }
+
+    /// The user `login` has just authenticated, as a member of the token's account: they read
+    /// their own member-only fields whoever the request's viewer is (anonymous, usually). The
+    /// identity is the user's own, so this opens nothing about anyone else.
+    pub fn logged_in(user: user::Model, membership: &account_user::Model) -> Self {
+        let reader = UserViewer {
+            user_id: user.id,
+            account_id: membership.account_id,
+            role: membership.role,
+        };
+        Self {
+            reader: Some(reader),
+            ..Self::new(user, membership)
+        }
+    }
+
+    /// Who reads this user's member-only fields: the logged-in user themselves (see
+    /// [`User::logged_in`]), or else the request's viewer, who must be a member.
+    fn read_as(&self, ctx: &Context<'_>) -> Result<UserViewer, AppError> {
+        match self.reader {
+            Some(reader) => Ok(reader),
+            None => ctx.member(),
         }
     }
 }
 
 #[ComplexObject]
 impl User {
-    #[graphql(guard = "RoleGuard::Member")]
+    /// Login email (lower-cased; members only).
+    async fn email(&self, ctx: &Context<'_>) -> Result<&str> {
+        self.read_as(ctx)?;
+        Ok(&self.email)
+    }
+
     /// The accounts this user belongs to. Only the viewer sees all of their own; for other users
     /// this lists the viewer's account alone.
     async fn accounts(&self, ctx: &Context<'_>) -> Result<Vec<Account>> {
-        let viewer = ctx.member()?;
+        let viewer = self.read_as(ctx)?;
         let mut accounts = repo::memberships(ctx.db()?, self.user_id).await?;
         if viewer.user_id != self.user_id {
             accounts.retain(|(account, _)| account.id == viewer.account_id);

@@ -1,7 +1,15 @@
 //! `roomEvents`: the bus's events with Chatwoot's RoomChannel names and payload shapes, for
 //! frontends migrating off ActionCable. Payloads follow Chatwoot's `push_event_data`: enum
-//! values as Chatwoot sends them (message types as integers), times as Unix seconds, and a
-//! conversation's `id` being its per-account display id.
+//! values as Chatwoot sends them (message types as integers), times as Unix seconds, a
+//! conversation being named by its per-account display id (`id` in conversation and typing
+//! payloads, `conversation_id` in message payloads), and every payload carrying the account id.
+//!
+//! Message and typing events name their conversation by record id only, so rendering them loads
+//! the conversation (and, for messages, its contact inbox) through the shared dataloader, like
+//! the senders. Every subscriber of this process renders the same event at once and asks for
+//! the same keys, which the loader batches and deduplicates: an event costs one statement per
+//! loaded table (conversation, contact inbox, sender), not one per subscriber, as long as the
+//! subscribers ask within the loader's batching window.
 
 use entity::{contact, conversation, enums::MessageType, message};
 use sea_orm::ActiveEnum;
@@ -10,9 +18,9 @@ use serde_json::{Value, json};
 use crate::{
     app::AppState,
     contacts::types::ContactEventKind,
-    error::AppResult,
+    error::{AppError, AppResult},
     events::{ConversationChange, Event, EventPayload, Sender},
-    loaders::{ContactById, Member},
+    loaders::{ContactById, ContactInboxById, ConversationById, Member, load_error},
     presence,
 };
 
@@ -73,14 +81,53 @@ fn message_sender(message: &message::Model) -> Option<Sender> {
     }
 }
 
-async fn message_data(state: &AppState, message: &message::Model) -> Value {
+/// The conversation a message or typing event of the account names by record id. An event whose
+/// conversation is gone by now (deleted with its contact) is not rendered.
+async fn load_conversation(
+    state: &AppState,
+    account_id: i64,
+    id: i64,
+) -> AppResult<conversation::Model> {
+    state
+        .loader
+        .load_one(ConversationById(id))
+        .await
+        .map_err(load_error)?
+        .filter(|conversation| conversation.account_id == account_id)
+        .ok_or(AppError::NotFound("conversation"))
+}
+
+/// The `source_id` of a conversation's contact inbox, or null.
+async fn source_id(state: &AppState, contact_inbox_id: Option<i64>) -> Value {
+    let Some(id) = contact_inbox_id else {
+        return Value::Null;
+    };
+    state
+        .loader
+        .load_one(ContactInboxById(id))
+        .await
+        .ok()
+        .flatten()
+        .map_or(Value::Null, |contact_inbox| json!(contact_inbox.source_id))
+}
+
+/// A message's `push_event_data`: `conversation_id` is the conversation's display id, and
+/// `conversation` holds the fields of Chatwoot's `conversation_push_event_data` that Switchboard
+/// has (no `unread_count`), plus the record id as `switchboard_id`.
+async fn message_data(state: &AppState, message: &message::Model) -> AppResult<Value> {
     let sender = message_sender(message);
-    json!({
+    let (conversation, sender_data) = tokio::join!(
+        load_conversation(state, message.account_id, message.conversation_id),
+        sender_data(state, message.account_id, sender),
+    );
+    let conversation = conversation?;
+    let source_id = source_id(state, conversation.contact_inbox_id).await;
+    Ok(json!({
         "id": message.id,
         "content": message.content,
         "account_id": message.account_id,
         "inbox_id": message.inbox_id,
-        "conversation_id": message.conversation_id,
+        "conversation_id": conversation.display_id,
         "message_type": message_type(message.message_type),
         "content_type": "text",
         "content_attributes": message.content_attributes,
@@ -89,8 +136,14 @@ async fn message_data(state: &AppState, message: &message::Model) -> Value {
         "updated_at": message.updated_at.timestamp(),
         "sender_type": match sender { Some(Sender::User(_)) => "User", Some(Sender::Contact(_)) => "Contact", None => "" },
         "sender_id": message.sender_id,
-        "sender": sender_data(state, message.account_id, sender).await,
-    })
+        "sender": sender_data,
+        "conversation": {
+            "assignee_id": conversation.assignee_id,
+            "last_activity_at": conversation.last_activity_at.timestamp(),
+            "contact_inbox": { "source_id": source_id },
+            "switchboard_id": conversation.id,
+        },
+    }))
 }
 
 async fn conversation_data(state: &AppState, conversation: &conversation::Model) -> Value {
@@ -116,20 +169,36 @@ async fn conversation_data(state: &AppState, conversation: &conversation::Model)
     })
 }
 
-/// The RoomChannel name and payload of an event the viewer may receive.
+/// The RoomChannel name and payload of an event the viewer may receive. As Chatwoot's
+/// `broadcast` does, the payload always carries the event's `account_id` (Chatwoot's dashboard
+/// drops events whose `account_id` is not the current account).
 pub async fn render(
+    state: &AppState,
+    event: &Event,
+    include_contacts: bool,
+) -> AppResult<(String, Value)> {
+    let (name, mut data) = render_payload(state, event, include_contacts).await?;
+    if let Value::Object(map) = &mut data {
+        map.insert("account_id".into(), json!(event.account_id));
+    }
+    Ok((name, data))
+}
+
+async fn render_payload(
     state: &AppState,
     event: &Event,
     include_contacts: bool,
 ) -> AppResult<(String, Value)> {
     let account_id = event.account_id;
     Ok(match &event.payload {
-        EventPayload::MessageCreated { message, .. } => {
-            ("message.created".into(), message_data(state, message).await)
-        }
-        EventPayload::MessageUpdated { message, .. } => {
-            ("message.updated".into(), message_data(state, message).await)
-        }
+        EventPayload::MessageCreated { message, .. } => (
+            "message.created".into(),
+            message_data(state, message).await?,
+        ),
+        EventPayload::MessageUpdated { message, .. } => (
+            "message.updated".into(),
+            message_data(state, message).await?,
+        ),
         EventPayload::ConversationCreated { conversation } => (
             "conversation.created".into(),
             conversation_data(state, conversation).await,
@@ -161,9 +230,15 @@ pub async fn render(
             } else {
                 "conversation.typing_off"
             };
+            let (conversation, user) = tokio::join!(
+                load_conversation(state, account_id, *conversation_id),
+                sender_data(state, account_id, Some(*sender)),
+            );
+            let conversation = conversation?;
+            // Chatwoot sends the whole conversation; its dashboard reads only the id.
             let data = json!({
-                "conversation": { "id": conversation_id },
-                "user": sender_data(state, account_id, Some(*sender)).await,
+                "conversation": { "id": conversation.display_id, "switchboard_id": conversation.id },
+                "user": user,
                 "is_private": private,
                 "account_id": account_id,
             });

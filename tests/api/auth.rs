@@ -265,3 +265,47 @@ async fn set_availability_changes_the_viewers_membership() {
         .await;
     assert_eq!(me["me"]["availability"], "BUSY");
 }
+
+#[tokio::test]
+async fn login_returns_the_logged_in_user_with_its_own_fields() {
+    let app = spawn_app().await;
+    let acme = app.account("Acme").await;
+    let globex = app.account("Globex").await;
+    // Acme's administrator is an agent of Globex too.
+    app.data(
+        Some(&globex.token),
+        "mutation($input: CreateAgentInput!) { createAgent(input: $input) { id } }",
+        json!({ "input": { "name": "Acme admin", "email": acme.email, "password": "ignored-password" } }),
+    )
+    .await;
+    let login = "mutation($e: String!, $p: String!, $a: ID) { login(email: $e, password: $p, accountId: $a) { token user { id name email role accounts { id name role } } } }";
+    let variables =
+        json!({ "e": acme.email, "p": acme.password, "a": acme.account_id.to_string() });
+    let expected_accounts = json!([
+        { "id": acme.account_id.to_string(), "name": "Acme", "role": "ADMINISTRATOR" },
+        { "id": globex.account_id.to_string(), "name": "Globex", "role": "AGENT" },
+    ]);
+
+    // Anonymous, as a login is.
+    let body = app.gql(None, login, variables.clone()).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let user = &body["data"]["login"]["user"];
+    assert_eq!(user["id"], acme.user_id.to_string());
+    assert!(user["name"].is_string(), "{body}");
+    assert_eq!(user["email"], acme.email);
+    assert_eq!(user["role"], "ADMINISTRATOR");
+    assert_eq!(user["accounts"], expected_accounts);
+
+    // The user that logged in is who reads them, whatever token the request carries: not the
+    // holder of another user's token (who would see the shared account only).
+    let body = app.gql(Some(&globex.token), login, variables).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(body["data"]["login"]["user"]["email"], acme.email);
+    assert_eq!(body["data"]["login"]["user"]["accounts"], expected_accounts);
+
+    // Other users' private fields stay closed to anonymous callers.
+    for query in ["{ agents { email } }", "{ me { accounts { id } } }"] {
+        let body = app.gql(None, query, json!({})).await;
+        assert_eq!(error_code(&body), "UNAUTHENTICATED", "{query}: {body}");
+    }
+}

@@ -412,3 +412,181 @@ async fn contact_tokens_cannot_read_team_data_through_nested_fields() {
         "{body}"
     );
 }
+
+/// The next `roomEvents` message of subscription `r` that is not a `presence.update` (sockets
+/// opening and closing publish those at any time).
+async fn next(ws: &mut WsClient) -> (String, serde_json::Value) {
+    loop {
+        let (event, data) = room_event(ws, "r").await;
+        if event != "presence.update" {
+            return (event, data);
+        }
+    }
+}
+
+/// Reads the next `roomEvents` message of subscription `id`, as `(event, data)`.
+async fn room_event(ws: &mut WsClient, id: &str) -> (String, serde_json::Value) {
+    let message = ws.next_data(id).await;
+    let event = &message["data"]["roomEvents"];
+    (
+        event["event"].as_str().unwrap_or_default().to_owned(),
+        event["data"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn room_events_name_conversations_by_display_id_and_carry_chatwoot_fields() {
+    let app = spawn_app().await;
+    // Another account's conversation first, so that Acme's first conversation has record id 2
+    // but display id 1.
+    let other = app.account("Globex").await;
+    room(&app, &other.token).await;
+    let admin = app.account("Acme").await;
+    let agent = app.agent(&admin, "Agatha").await;
+    let room = room(&app, &admin.token).await;
+    let conversation = app
+        .data(
+            Some(&admin.token),
+            "query($id: ID!) { conversation(id: $id) { displayId } }",
+            json!({ "id": room.conversation_id }),
+        )
+        .await;
+    let display_id = conversation["conversation"]["displayId"].as_i64().unwrap();
+    let record_id: i64 = room.conversation_id.parse().unwrap();
+    assert_ne!(display_id, record_id, "the test needs ids that differ");
+
+    let mut agent_ws = WsClient::connect(&app, "graphql-transport-ws", &agent.token).await;
+    let mut contact_ws = WsClient::connect(&app, "graphql-transport-ws", &room.contact_token).await;
+    let subscription = "subscription { roomEvents { event data } }";
+    agent_ws.subscribe("r", subscription, json!({})).await;
+    contact_ws.subscribe("r", subscription, json!({})).await;
+    for ws in [&mut agent_ws, &mut contact_ws] {
+        // The presence snapshot comes first; presence updates may follow as sockets open.
+        assert_eq!(room_event(ws, "r").await.0, "presence.update");
+    }
+
+    // message.created: the conversation's display id, and Chatwoot's `conversation` object.
+    let posted = app
+        .data(
+            Some(&admin.token),
+            "mutation($input: CreateMessageInput!) { createMessage(input: $input) { id createdAt conversation { lastActivityAt } } }",
+            json!({ "input": { "conversationId": room.conversation_id, "content": "hello Carl" } }),
+        )
+        .await;
+    let message_id: i64 = posted["createMessage"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    for ws in [&mut agent_ws, &mut contact_ws] {
+        let (event, data) = next(ws).await;
+        assert_eq!(event, "message.created", "{data}");
+        assert_eq!(data["id"], message_id);
+        assert_eq!(data["conversation_id"], display_id, "{data}");
+        assert_eq!(data["account_id"], admin.account_id, "{data}");
+        assert_eq!(
+            data["conversation"]["last_activity_at"], data["created_at"],
+            "posting a message is the conversation's last activity: {data}"
+        );
+        assert_eq!(data["conversation"]["assignee_id"], serde_json::Value::Null);
+        assert_eq!(
+            data["conversation"]["contact_inbox"]["source_id"],
+            "visitor-1"
+        );
+        assert_eq!(data["conversation"]["switchboard_id"], record_id);
+    }
+
+    // message.updated likewise, with the assignee once there is one.
+    app.data(
+        Some(&admin.token),
+        "mutation($id: ID!, $a: ID) { assignConversation(id: $id, assigneeId: $a) { id } }",
+        json!({ "id": room.conversation_id, "a": agent.user_id.to_string() }),
+    )
+    .await;
+    let (event, data) = next(&mut agent_ws).await;
+    assert_eq!(event, "assignee.changed");
+    assert_eq!(data["id"], display_id);
+    app.data(
+        Some(&admin.token),
+        "mutation($id: ID!) { updateMessage(id: $id, content: \"hello again\") { id } }",
+        json!({ "id": message_id.to_string() }),
+    )
+    .await;
+    for ws in [&mut agent_ws, &mut contact_ws] {
+        let (event, data) = next(ws).await;
+        assert_eq!(event, "message.updated", "{data}");
+        assert_eq!(data["content"], "hello again");
+        assert_eq!(data["conversation_id"], display_id, "{data}");
+        assert_eq!(data["conversation"]["assignee_id"], agent.user_id, "{data}");
+        assert!(data["conversation"]["last_activity_at"].is_i64(), "{data}");
+    }
+
+    // Typing: `conversation.id` is the display id too, for members and the contact alike.
+    app.data(
+        Some(&admin.token),
+        "mutation($c: ID!) { setTyping(conversationId: $c, typing: true) }",
+        json!({ "c": room.conversation_id }),
+    )
+    .await;
+    for ws in [&mut agent_ws, &mut contact_ws] {
+        let (event, data) = next(ws).await;
+        assert_eq!(event, "conversation.typing_on", "{data}");
+        assert_eq!(data["conversation"]["id"], display_id, "{data}");
+        assert_eq!(data["conversation"]["switchboard_id"], record_id, "{data}");
+        assert_eq!(data["account_id"], admin.account_id, "{data}");
+    }
+}
+
+#[tokio::test]
+async fn room_events_contact_payloads_carry_the_account_id() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws", &admin.token).await;
+    ws.subscribe("r", "subscription { roomEvents { event data } }", json!({}))
+        .await;
+    assert_eq!(room_event(&mut ws, "r").await.0, "presence.update");
+
+    let mut ids = Vec::new();
+    for (name, email) in [("Ann", "ann@example.com"), ("Annie", "annie@example.com")] {
+        let created = app
+            .data(
+                Some(&admin.token),
+                CREATE_CONTACT,
+                json!({ "input": { "name": name, "email": email } }),
+            )
+            .await;
+        ids.push(created["createContact"]["id"].as_str().unwrap().to_owned());
+    }
+    app.data(
+        Some(&admin.token),
+        "mutation($id: ID!) { updateContact(id: $id, input: { name: \"Ann B\" }) { id } }",
+        json!({ "id": ids[0] }),
+    )
+    .await;
+    app.data(
+        Some(&admin.token),
+        "mutation($b: ID!, $m: ID!) { mergeContacts(baseContactId: $b, mergeeContactId: $m) { id } }",
+        json!({ "b": ids[0], "m": ids[1] }),
+    )
+    .await;
+
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        let (event, data) = room_event(&mut ws, "r").await;
+        if event == "presence.update" {
+            continue;
+        }
+        assert_eq!(data["account_id"], admin.account_id, "{event}: {data}");
+        seen.push(event);
+    }
+    assert_eq!(
+        seen,
+        [
+            "contact.created",
+            "contact.created",
+            "contact.updated",
+            "contact.merged",
+            "contact.deleted"
+        ]
+    );
+}
