@@ -186,8 +186,10 @@ async fn run(
             None
         };
         let client = Client::login(format!("http://{addr}/graphql")).await?;
+        let load_before = load_average();
         let series = measure(args, &client).await;
-        let report = report(args, &db, seeding.as_ref(), &series).await?;
+        let load = (load_before, load_average());
+        let report = report(args, &db, seeding.as_ref(), &series, &load).await?;
         println!("\n{report}");
         if !args.no_output && !args.log_plans {
             write_results(&args.output, &report)?;
@@ -557,6 +559,19 @@ async fn scalar(db: &DatabaseConnection, sql: &str) -> anyhow::Result<String> {
     Ok(row.try_get_by_index::<String>(0)?)
 }
 
+/// The machine's load average (`/proc/loadavg`), to tell a quiet run from a busy one.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|load| {
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 fn memory() -> String {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -577,6 +592,7 @@ async fn report(
     db: &DatabaseConnection,
     seeding: Option<&Seeding>,
     series: &[Series],
+    load: &(String, String),
 ) -> anyhow::Result<String> {
     let version = scalar(db, "SELECT version()").await?;
     let mut settings = Vec::new();
@@ -638,6 +654,12 @@ async fn report(
         "- method: sequential HTTP requests from one client; per query {} warm-up requests, then \
          {} measured; times are the client's (request sent → response parsed)",
         args.warmup, args.requests
+    )?;
+    writeln!(
+        out,
+        "- load average (1, 5, 15 min) before measuring: {}; after: {} — other work on the \
+         machine slows the results down",
+        load.0, load.1
     )?;
     writeln!(out)?;
     writeln!(
