@@ -43,6 +43,7 @@ pub struct AppState {
     pub bus: EventBus,
     /// Who is connected: Redis with expiry, or memory for the embedded default.
     pub presence: PresenceStore,
+    /// Redis for commands (presence, readiness); the event bus holds its own subscriber.
     pub redis: Option<ConnectionManager>,
     pub metrics: Arc<Metrics>,
     pub config: Config,
@@ -84,14 +85,16 @@ impl App {
             Some(redis_url) => {
                 let (conn, pushes) = events::connect_redis(redis_url).await?;
                 let bus = EventBus::redis(
-                    conn.clone(),
+                    conn,
                     pushes,
                     &config.redis_prefix,
                     metrics.clone(),
                     shutdown.clone(),
                 )
                 .await?;
-                (bus, Some(conn))
+                // Commands (presence, readiness) on a connection of their own.
+                let commands = events::connect_redis_commands(redis_url).await?;
+                (bus, Some(commands))
             }
             None => (EventBus::in_process(metrics.clone()), None),
         };

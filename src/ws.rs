@@ -3,12 +3,14 @@
 //! Written around `async_graphql::http::WebSocket` instead of `GraphQLSubscription`, which can
 //! neither authenticate nor bound an idle socket:
 //! - the token comes in the `connection_init` payload (`{"authorization": "Bearer …"}` or
-//!   `{"token": "…"}`); a refused one closes the socket with 4403 (graphql-ws treats it as fatal
-//!   and does not retry);
+//!   `{"token": "…"}`); a refused one closes the socket with 4403, the protocol's
+//!   "Forbidden" (the npm `graphql-ws` client retries it like any close: give it a
+//!   `connectionParams` function that fetches a fresh token);
 //! - a socket that has not sent `connection_init` within [`INIT_TIMEOUT`] is closed with 4408;
-//! - the server sends a websocket ping every [`PING_INTERVAL`] so proxies keep the socket open;
+//! - the server sends a websocket ping every [`PING_EVERY`] × [`TICK`] so proxies keep the socket
+//!   open;
 //! - small buffers keep an idle socket cheap (tungstenite's 128 KiB default read buffer costs
-//!   about 50 KB resident per connection);
+//!   about 50 KB resident per connection; [`READ_BUFFER`] is 1 KiB);
 //! - on shutdown every socket is closed with 1001, since axum does not drain upgraded sockets.
 
 use std::{
@@ -42,8 +44,19 @@ use crate::{
 
 /// How long a client may take to send `connection_init`.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often the server pings an open socket.
-pub const PING_INTERVAL: Duration = Duration::from_secs(30);
+/// How often the socket's one timer fires: a presence heartbeat each time (the store's
+/// [`presence::store::HEARTBEAT`]), a websocket ping every [`PING_EVERY`] ticks.
+const TICK: Duration = presence::store::HEARTBEAT;
+/// Ticks between pings: every 32 s, so proxies with the common 60 s idle timeout keep the
+/// socket open.
+const PING_EVERY: u32 = 4;
+/// Bytes tungstenite reads at a time, and the buffer it keeps per socket. Clients send little
+/// (`connection_init`, `subscribe`, `complete`, pongs): 1 KiB holds a usual `subscribe` whole,
+/// a larger message grows the buffer as it arrives, and an idle socket costs 1 KiB instead of
+/// 4 (or 128, tungstenite's default). (512 bytes measured no smaller per socket.)
+const READ_BUFFER: usize = 1024;
+/// Bytes buffered before a write; every message is flushed as it is sent anyway.
+const WRITE_BUFFER: usize = 4 * 1024;
 /// Largest accepted client message.
 const MAX_MESSAGE: usize = 64 * 1024;
 
@@ -70,8 +83,8 @@ pub async fn handler(
     };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(4 * 1024)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
         .on_upgrade(move |socket| serve(socket, state, protocol))
@@ -137,17 +150,15 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
 
     let mut acknowledged = false;
     // Ends presence tracking however this function returns.
-    // The viewer and connection id this socket keeps present, once acknowledged. The heartbeat
-    // runs in this task rather than a task of its own: an idle socket should cost little.
+    // The viewer and connection id this socket keeps present, once acknowledged. Heartbeats
+    // and pings share one timer in this task rather than tasks or timers of their own: an idle
+    // socket should cost little.
     let mut present: Option<(Viewer, String)> = None;
-    let mut heartbeat = tokio::time::interval_at(
-        tokio::time::Instant::now() + presence::store::HEARTBEAT,
-        presence::store::HEARTBEAT,
-    );
+    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u32 = 0;
     let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
     futures_util::pin_mut!(init_deadline);
-    let mut ping =
-        tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
 
     loop {
         let outgoing = tokio::select! {
@@ -176,12 +187,15 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
                 close(&mut sink, 4408, "Connection initialisation timeout").await;
                 break;
             }
-            _ = ping.tick() => Message::Ping(Default::default()),
-            _ = heartbeat.tick(), if present.is_some() => {
+            _ = timer.tick() => {
                 if let Some((viewer, connection)) = &present {
                     presence::connect(&state.app, *viewer, connection).await;
                 }
-                continue;
+                ticks = ticks.wrapping_add(1);
+                if !ticks.is_multiple_of(PING_EVERY) {
+                    continue;
+                }
+                Message::Ping(Default::default())
             }
             () = shutdown.cancelled() => {
                 close(&mut sink, 1001, "server shutting down").await;

@@ -269,6 +269,19 @@ pub async fn connect_redis(
     Ok((conn, rx))
 }
 
+/// Opens the connection manager for commands (presence, readiness). Not the subscriber's
+/// connection: Redis counts every reply on a subscribed connection against its pub/sub output
+/// limit (32 MiB by default, `client-output-buffer-limit pubsub`), and disconnects it when
+/// replies pile up there — which read presence sets of thousands of people did.
+pub async fn connect_redis_commands(url: &str) -> anyhow::Result<ConnectionManager> {
+    let client = redis::Client::open(url)?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(5)))
+        .set_response_timeout(Some(Duration::from_secs(5)))
+        .set_max_delay(Duration::from_secs(2));
+    Ok(client.get_connection_manager_with_config(config).await?)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -1,18 +1,22 @@
 //! Where presence lives: Redis (shared by every instance, entries expire on their own) or, for
 //! the embedded default, this process's memory.
 //!
-//! Each open websocket is one entry, `u:<user id>:<connection id>` or `c:<contact id>:<…>`,
-//! scored by its last heartbeat in a sorted set per account. A user or contact is online while
-//! any of its entries is younger than [`WINDOW`]. A clean disconnect removes its entry at once;
-//! a crashed instance's entries simply age out. The key itself expires when heartbeats stop.
+//! Per account, a sorted set of who is connected (`u:<user id>` or `c:<contact id>`) scored by
+//! their latest heartbeat, and per user or contact a sorted set of their open websockets scored
+//! the same way. Someone is online while their score is younger than [`WINDOW`]. A heartbeat or a
+//! disconnect touches only the sets of one user or contact (O(log n), one round trip, atomic in
+//! a Lua script), so a connect storm of n clients costs n small writes, not n reads of an
+//! account's whole presence; reading who is online (a snapshot) reads one entry per person, not
+//! per tab. A clean disconnect removes its connection at once; a crashed instance's entries age
+//! out; the keys expire when heartbeats stop.
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    sync::{LazyLock, Mutex},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use redis::aio::ConnectionManager;
+use redis::{Script, aio::ConnectionManager};
 
 use crate::error::{AppError, AppResult};
 
@@ -29,17 +33,16 @@ pub enum Who {
 }
 
 impl Who {
-    fn member(self, connection: &str) -> String {
+    fn member(self) -> String {
         match self {
-            Self::User(id) => format!("u:{id}:{connection}"),
-            Self::Contact(id) => format!("c:{id}:{connection}"),
+            Self::User(id) => format!("u:{id}"),
+            Self::Contact(id) => format!("c:{id}"),
         }
     }
 
     fn parse(member: &str) -> Option<Self> {
-        let mut parts = member.splitn(3, ':');
-        let kind = parts.next()?;
-        let id = parts.next()?.parse().ok()?;
+        let (kind, id) = member.split_once(':')?;
+        let id = id.parse().ok()?;
         match kind {
             "u" => Some(Self::User(id)),
             "c" => Some(Self::Contact(id)),
@@ -57,8 +60,12 @@ pub struct Online {
 
 impl Online {
     fn from_members<'a>(members: impl IntoIterator<Item = &'a str>) -> Self {
+        Self::from_who(members.into_iter().filter_map(Who::parse))
+    }
+
+    fn from_who(who: impl IntoIterator<Item = Who>) -> Self {
         let mut online = Self::default();
-        for who in members.into_iter().filter_map(Who::parse) {
+        for who in who {
             match who {
                 Who::User(id) => online.users.push(id),
                 Who::Contact(id) => online.contacts.push(id),
@@ -70,24 +77,60 @@ impl Online {
         }
         online
     }
-
-    fn contains(&self, who: Who) -> bool {
-        match who {
-            Who::User(id) => self.users.contains(&id),
-            Who::Contact(id) => self.contacts.contains(&id),
-        }
-    }
 }
 
-/// The presence backend.
+/// A heartbeat: KEYS = the account's set, the person's connections; ARGV = person, connection,
+/// now (ms), oldest live score, key lifetime (ms). Returns 1 when the person was not online.
+static TOUCH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local previous = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], 'GT', ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+if previous and tonumber(previous) >= tonumber(ARGV[4]) then return 0 end
+return 1
+",
+    )
+});
+
+/// A disconnect: KEYS as [`TOUCH`]; ARGV = person, connection, oldest live score. Returns 1
+/// when the person has no live connection left (and is then removed from the account's set).
+static LEAVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
+local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+if #newest == 0 then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 1
+end
+redis.call('ZADD', KEYS[1], newest[2], ARGV[1])
+return 0
+",
+    )
+});
+
+/// The connections of one account's people, with their latest heartbeats.
+type Connections = HashMap<Who, HashMap<String, SystemTime>>;
+
+/// The presence store.
 pub enum PresenceStore {
-    Memory(Mutex<HashMap<i64, HashMap<String, SystemTime>>>),
+    /// account id → person → connection id → last heartbeat.
+    Memory(Mutex<HashMap<i64, Connections>>),
+    /// Redis, on the command connection (not the pub/sub subscriber: Redis would hold large
+    /// replies there against its pub/sub output limit).
     Redis {
         conn: ConnectionManager,
         prefix: String,
     },
 }
 
+#[allow(clippy::cast_precision_loss)] // milliseconds since 1970 fit in an f64's 52 bits
 fn millis(at: SystemTime) -> f64 {
     at.duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -97,6 +140,14 @@ fn millis(at: SystemTime) -> f64 {
 #[allow(clippy::needless_pass_by_value)] // used as a `map_err` function
 fn redis_err(err: redis::RedisError) -> AppError {
     AppError::Internal(anyhow::anyhow!("presence store: {err}"))
+}
+
+fn poisoned<T>(_: T) -> AppError {
+    AppError::Internal(anyhow::anyhow!("presence lock poisoned"))
+}
+
+fn live(now: SystemTime, at: SystemTime) -> bool {
+    now.duration_since(at).unwrap_or_default() < WINDOW
 }
 
 impl PresenceStore {
@@ -115,29 +166,34 @@ impl PresenceStore {
         format!("{prefix}:presence:{account_id}")
     }
 
-    /// Everyone online in the account now.
+    fn connections_key(prefix: &str, account_id: i64, who: Who) -> String {
+        format!("{prefix}:presence:{account_id}:{}", who.member())
+    }
+
+    /// Who is online in an account now.
     pub async fn online(&self, account_id: i64) -> AppResult<Online> {
         let now = SystemTime::now();
         match self {
             Self::Memory(accounts) => {
-                let accounts = accounts
-                    .lock()
-                    .map_err(|_| AppError::Internal(anyhow::anyhow!("presence lock poisoned")))?;
-                let Some(entries) = accounts.get(&account_id) else {
+                let accounts = accounts.lock().map_err(poisoned)?;
+                let Some(people) = accounts.get(&account_id) else {
                     return Ok(Online::default());
                 };
-                let live = entries
-                    .iter()
-                    .filter(|(_, at)| now.duration_since(**at).unwrap_or_default() < WINDOW)
-                    .map(|(member, _)| member.as_str());
-                Ok(Online::from_members(live))
+                Ok(Online::from_who(people.iter().filter_map(
+                    |(who, connections)| {
+                        connections
+                            .values()
+                            .any(|at| live(now, *at))
+                            .then_some(*who)
+                    },
+                )))
             }
             Self::Redis { conn, prefix } => {
                 let mut conn = conn.clone();
-                let since = millis(now) - WINDOW.as_millis() as f64;
+                let since = millis(now) - WINDOW.as_secs_f64() * 1000.0;
                 let members: Vec<String> = redis::cmd("ZRANGE")
                     .arg(Self::key(prefix, account_id))
-                    .arg(format!("({since}"))
+                    .arg(since)
                     .arg("+inf")
                     .arg("BYSCORE")
                     .query_async(&mut conn)
@@ -148,69 +204,77 @@ impl PresenceStore {
         }
     }
 
-    /// Records a heartbeat of one connection; returns whether `who` was offline before.
+    /// Records a heartbeat of one connection; true when its person was not online before.
     pub async fn touch(&self, account_id: i64, who: Who, connection: &str) -> AppResult<bool> {
-        let was_online = self.online(account_id).await?.contains(who);
         let now = SystemTime::now();
         match self {
             Self::Memory(accounts) => {
-                let mut accounts = accounts
-                    .lock()
-                    .map_err(|_| AppError::Internal(anyhow::anyhow!("presence lock poisoned")))?;
-                let entries = accounts.entry(account_id).or_default();
-                entries.retain(|_, at| now.duration_since(*at).unwrap_or_default() < WINDOW);
-                entries.insert(who.member(connection), now);
+                let mut accounts = accounts.lock().map_err(poisoned)?;
+                let people = accounts.entry(account_id).or_default();
+                let connections = people.entry(who).or_default();
+                let was_online = connections.values().any(|at| live(now, *at));
+                connections.retain(|_, at| live(now, *at));
+                connections.insert(connection.to_owned(), now);
+                Ok(!was_online)
             }
             Self::Redis { conn, prefix } => {
                 let mut conn = conn.clone();
-                let key = Self::key(prefix, account_id);
-                let stale = millis(now) - WINDOW.as_millis() as f64;
-                redis::pipe()
-                    .atomic()
-                    .cmd("ZREMRANGEBYSCORE")
-                    .arg(&key)
-                    .arg("-inf")
-                    .arg(format!("({stale}"))
-                    .ignore()
-                    .cmd("ZADD")
-                    .arg(&key)
-                    .arg(millis(now))
-                    .arg(who.member(connection))
-                    .ignore()
-                    .cmd("PEXPIRE")
-                    .arg(&key)
-                    .arg(WINDOW.as_millis() as u64 * 2)
-                    .ignore()
-                    .query_async::<()>(&mut conn)
+                let now = millis(now);
+                let window = WINDOW.as_secs_f64() * 1000.0;
+                let came_online: i64 = TOUCH
+                    .key(Self::key(prefix, account_id))
+                    .key(Self::connections_key(prefix, account_id, who))
+                    .arg(who.member())
+                    .arg(connection)
+                    .arg(now)
+                    .arg(now - window)
+                    .arg(u64::try_from(WINDOW.as_millis() * 2).unwrap_or(u64::MAX))
+                    .invoke_async(&mut conn)
                     .await
                     .map_err(redis_err)?;
+                Ok(came_online == 1)
             }
         }
-        Ok(!was_online)
     }
 
-    /// Removes one connection; returns whether `who` is now offline.
+    /// Removes a closed connection; true when its person has no live connection left.
     pub async fn leave(&self, account_id: i64, who: Who, connection: &str) -> AppResult<bool> {
+        let now = SystemTime::now();
         match self {
             Self::Memory(accounts) => {
-                let mut accounts = accounts
-                    .lock()
-                    .map_err(|_| AppError::Internal(anyhow::anyhow!("presence lock poisoned")))?;
-                if let Some(entries) = accounts.get_mut(&account_id) {
-                    entries.remove(&who.member(connection));
+                let mut accounts = accounts.lock().map_err(poisoned)?;
+                let Some(people) = accounts.get_mut(&account_id) else {
+                    return Ok(true);
+                };
+                let Some(connections) = people.get_mut(&who) else {
+                    return Ok(true);
+                };
+                connections.remove(connection);
+                connections.retain(|_, at| live(now, *at));
+                let gone = connections.is_empty();
+                if gone {
+                    people.remove(&who);
                 }
+                if people.is_empty() {
+                    accounts.remove(&account_id);
+                }
+                Ok(gone)
             }
             Self::Redis { conn, prefix } => {
                 let mut conn = conn.clone();
-                redis::cmd("ZREM")
-                    .arg(Self::key(prefix, account_id))
-                    .arg(who.member(connection))
-                    .query_async::<()>(&mut conn)
+                let since = millis(now) - WINDOW.as_secs_f64() * 1000.0;
+                let gone: i64 = LEAVE
+                    .key(Self::key(prefix, account_id))
+                    .key(Self::connections_key(prefix, account_id, who))
+                    .arg(who.member())
+                    .arg(connection)
+                    .arg(since)
+                    .invoke_async(&mut conn)
                     .await
                     .map_err(redis_err)?;
+                Ok(gone == 1)
             }
         }
-        Ok(!self.online(account_id).await?.contains(who))
     }
 }
 
@@ -221,7 +285,7 @@ mod tests {
 
     #[test]
     fn members_parse_back() {
-        let online = Online::from_members(["u:4:a", "u:4:b", "c:9:x", "junk", "u:x:1"]);
+        let online = Online::from_members(["u:4", "u:4", "c:9", "junk", "u:x", "x:1"]);
         assert_eq!(
             online,
             Online {
@@ -236,9 +300,17 @@ mod tests {
         let store = PresenceStore::memory();
         assert!(store.touch(1, Who::User(4), "a").await.unwrap());
         assert!(!store.touch(1, Who::User(4), "b").await.unwrap());
+        assert!(store.touch(1, Who::Contact(4), "c").await.unwrap());
         assert!(!store.leave(1, Who::User(4), "a").await.unwrap());
-        assert_eq!(store.online(1).await.unwrap().users, vec![4]);
+        assert_eq!(
+            store.online(1).await.unwrap(),
+            Online {
+                users: vec![4],
+                contacts: vec![4]
+            }
+        );
         assert!(store.leave(1, Who::User(4), "b").await.unwrap());
+        assert!(store.leave(1, Who::Contact(4), "c").await.unwrap());
         assert_eq!(store.online(1).await.unwrap(), Online::default());
         assert_eq!(store.online(2).await.unwrap(), Online::default());
     }

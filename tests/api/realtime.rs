@@ -108,6 +108,18 @@ async fn presence_follows_connections() {
     drop(agent_ws);
     let update = ws.next_data("p").await;
     assert_eq!(availability(&update, agent.user_id), "OFFLINE");
+
+    // Two tabs: closing one leaves the agent online; closing the last takes them offline.
+    let first_tab = WsClient::connect(&app, "graphql-transport-ws", &agent.token).await;
+    let update = ws.next_data("p").await;
+    assert_eq!(availability(&update, agent.user_id), "ONLINE");
+    let second_tab = WsClient::connect(&app, "graphql-transport-ws", &agent.token).await;
+    drop(first_tab);
+    // No OFFLINE push (the presence debounce is 100 ms).
+    ws.expect_silence(Duration::from_millis(600)).await;
+    drop(second_tab);
+    let update = ws.next_data("p").await;
+    assert_eq!(availability(&update, agent.user_id), "OFFLINE");
 }
 
 #[tokio::test]
