@@ -50,6 +50,9 @@ struct Args {
     /// The server binary (default: `switchboard` next to this benchmark's binary).
     #[arg(long)]
     server: Option<PathBuf>,
+    /// Seconds to hold the idle subscribers open after measuring them (to inspect the server).
+    #[arg(long, default_value_t = 0)]
+    hold_secs: u64,
     /// Where to write the Markdown results.
     #[arg(long, default_value = "bench/RESULTS-fanout.md")]
     out: PathBuf,
@@ -61,7 +64,18 @@ struct Server {
 }
 
 impl Drop for Server {
+    /// Stops the server as an operator would (SIGTERM, so a profiler wrapping it writes its
+    /// output), and kills it if it has not exited within 30 s.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..300 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -161,8 +175,13 @@ async fn run(
             sockets.push(socket?);
         }
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Let the last handshakes, subscriptions and presence writes finish.
+    tokio::time::sleep(Duration::from_secs(4)).await;
     let idle = rss_kib(pid)?;
+    if args.hold_secs > 0 {
+        println!("holding {n} idle subscribers for {} s (server pid {pid})", args.hold_secs);
+        tokio::time::sleep(Duration::from_secs(args.hold_secs)).await;
+    }
     let per_subscriber = (idle.saturating_sub(before)) as f64 / n as f64;
 
     let sent: Arc<Mutex<Vec<Option<Instant>>>> = Arc::new(Mutex::new(vec![None; args.events]));
@@ -271,6 +290,9 @@ async fn main() -> Result<()> {
             .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
             .env("REDIS_PREFIX", format!("sbbench{stamp}"))
             .env("RUST_LOG", "warn")
+            // As in production: no backtrace captured for every logged error.
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE")
             .env_remove("REDIS_URL");
         if let Some(redis) = &redis_url {
             cmd.env("REDIS_URL", redis);
