@@ -179,7 +179,10 @@ async fn run(
     tokio::time::sleep(Duration::from_secs(4)).await;
     let idle = rss_kib(pid)?;
     if args.hold_secs > 0 {
-        println!("holding {n} idle subscribers for {} s (server pid {pid})", args.hold_secs);
+        println!(
+            "holding {n} idle subscribers for {} s (server pid {pid})",
+            args.hold_secs
+        );
         tokio::time::sleep(Duration::from_secs(args.hold_secs)).await;
     }
     let per_subscriber = (idle.saturating_sub(before)) as f64 / n as f64;
