@@ -1,0 +1,7 @@
+-- pgbench ceiling for query "page": 20 contacts, 8 fields, by created_at then id.
+SELECT id, name, email, phone_number, created_at, updated_at, blocked, contact_type
+FROM contacts
+WHERE account_id = :acct
+  AND (email IS NOT NULL OR phone_number IS NOT NULL OR identifier IS NOT NULL)
+ORDER BY created_at, id
+LIMIT 20;
