@@ -37,7 +37,11 @@ use anyhow::{Context, bail, ensure};
 use chrono::Utc;
 use clap::Parser;
 use entity::enums::ImportStatus;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, Database, DatabaseConnection,
+    EntityTrait, QueryFilter, Set, TransactionTrait,
+    sea_query::{Expr, Func, SimpleExpr},
+};
 use serde_json::json;
 use switchboard::{
     events::EventBus,
@@ -74,6 +78,10 @@ struct Args {
     /// Where to write the results (the section between the markers is replaced).
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/RESULTS-import.md"))]
     output: PathBuf,
+    /// Rows of the file imported by the per-row loop (the Chatwoot-style floor; slow, so a
+    /// prefix of the file, compared by rows per second).
+    #[arg(long, default_value_t = 10_000)]
+    per_row_rows: u32,
     /// Do not write the results file.
     #[arg(long)]
     no_output: bool,
@@ -311,6 +319,73 @@ async fn import(
     })
 }
 
+/// The floor: a Chatwoot-style import loop over the first `limit` rows of `path`, one row at a
+/// time, each its own transaction — find the contact by identifier, email or phone number, then
+/// insert it or update it — as Chatwoot's `ContactImportJob` saves one record per row.
+async fn per_row(
+    db: &DatabaseConnection,
+    account_id: i64,
+    path: &Path,
+    limit: u32,
+) -> anyhow::Result<Duration> {
+    // Here only: its `min`/`max` would shadow `Ord`'s elsewhere.
+    use sea_orm::sea_query::ExprTrait as _;
+
+    let mut reader = csv::Reader::from_path(path)?;
+    let started = Instant::now();
+    for record in reader.records().take(limit as usize) {
+        let record = record?;
+        let cell = |i: usize| record.get(i).unwrap_or_default().to_owned();
+        let (identifier, email, phone) = (cell(0), cell(1).to_lowercase(), format!("+{}", cell(2)));
+        let additional = json!({ "company_name": cell(4), "city": cell(5), "country": cell(6), "country_code": cell(7) });
+        let custom = json!({ "plan": cell(8), "seats": cell(9) });
+        let txn = db.begin().await?;
+        let found = entity::contact::Entity::find()
+            .filter(entity::contact::Column::AccountId.eq(account_id))
+            .filter(
+                Condition::any()
+                    .add(entity::contact::Column::Identifier.eq(identifier.clone()))
+                    .add(
+                        SimpleExpr::from(Func::lower(Expr::col(entity::contact::Column::Email)))
+                            .eq(email.clone()),
+                    )
+                    .add(entity::contact::Column::PhoneNumber.eq(phone.clone())),
+            )
+            .one(&txn)
+            .await?;
+        let now = Utc::now();
+        match found {
+            Some(contact) => {
+                let mut contact: entity::contact::ActiveModel = contact.into();
+                contact.name = Set(Some(cell(3)));
+                contact.additional_attributes = Set(additional);
+                contact.custom_attributes = Set(custom);
+                contact.updated_at = Set(now);
+                contact.update(&txn).await?;
+            }
+            None => {
+                entity::contact::ActiveModel {
+                    account_id: Set(account_id),
+                    name: Set(Some(cell(3))),
+                    email: Set(Some(email)),
+                    phone_number: Set(Some(phone)),
+                    identifier: Set(Some(identifier)),
+                    contact_type: Set(entity::enums::ContactType::Lead),
+                    additional_attributes: Set(additional),
+                    custom_attributes: Set(custom),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
+            }
+        }
+        txn.commit().await?;
+    }
+    Ok(started.elapsed())
+}
+
 /// `\copy`s the copy file into `table` with psql, timed from start to exit.
 fn copy(url: &str, table: &str, path: &Path) -> anyhow::Result<Duration> {
     let command = format!(
@@ -389,6 +464,7 @@ async fn run(args: &Args, name: &str, work: &Path) -> anyhow::Result<()> {
         "`\\copy` into `LIKE contacts INCLUDING ALL` (the contacts indexes)",
     ];
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); labels.len()];
+    let mut per_row_times = Vec::new();
     // The default (bulk) writer first, in a process that has not yet grown its heap on the
     // portable writer's statements: its peak is the one the target is about.
     let mut peaks = [(0, 0), (0, 0)];
@@ -451,6 +527,26 @@ async fn run(args: &Args, name: &str, work: &Path) -> anyhow::Result<()> {
                 );
                 times[slot].push(elapsed);
             }
+            // The floor, in an account of its own (so every row is new).
+            let now = Utc::now();
+            let account = entity::account::ActiveModel {
+                name: Set(format!("Bench per-row {round}")),
+                last_conversation_display_id: Set(0),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&db)
+            .await?;
+            let rows = args.per_row_rows.min(args.rows);
+            let elapsed = per_row(&db, account.id, &files.import, rows).await?;
+            println!(
+                "round {round}: {:<60} {:>8.2?} {:>9.0} rows/s ({rows} rows)",
+                "per-row loop (Chatwoot-style floor)",
+                elapsed,
+                per_second(rows, elapsed)
+            );
+            per_row_times.push(elapsed);
         }
     }
     db.close().await?;
@@ -495,6 +591,18 @@ async fn run(args: &Args, name: &str, work: &Path) -> anyhow::Result<()> {
         per_second(args.rows, medians[0]) / copy_rate,
         per_second(args.rows, medians[1]) / copy_rate,
         per_second(args.rows, medians[2]) / copy_rate,
+    )?;
+    let per_row_rows = args.per_row_rows.min(args.rows);
+    let per_row_time = median(per_row_times);
+    let per_row_rate = per_second(per_row_rows, per_row_time);
+    writeln!(
+        section,
+        "\nFloor: a per-row loop (find by identifier, email or phone, then insert or update; one \
+         transaction per row, as Chatwoot's import saves each record) over the first {per_row_rows} \
+         rows: {:.2} s = {per_row_rate:.0} rows/s. The batched import of new rows is {:.1}× that \
+         (target ≥ 20×).",
+        per_row_time.as_secs_f64(),
+        per_second(args.rows, medians[0]) / per_row_rate,
     )?;
     #[allow(clippy::cast_precision_loss)]
     let ratio = |bytes: u64| bytes as f64 / files.size as f64;
