@@ -262,6 +262,8 @@ async fn main() -> Result<()> {
         .as_millis();
     let dir = std::env::temp_dir().join(format!("sb-fanout-{stamp}"));
     std::fs::create_dir_all(&dir)?;
+    // The PostgreSQL database this run creates, dropped at the end.
+    let mut created: Option<(sea_orm::DatabaseConnection, String)> = None;
     let (database_url, redis_url, backend) = if args.embedded {
         (
             format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
@@ -280,11 +282,9 @@ async fn main() -> Result<()> {
             .postgres
             .rsplit_once('/')
             .context("postgres URL has a database")?;
-        (
-            format!("{server}/{name}"),
-            Some(args.redis.clone()),
-            "PostgreSQL + Redis",
-        )
+        let url = format!("{server}/{name}");
+        created = Some((admin, name));
+        (url, Some(args.redis.clone()), "PostgreSQL + Redis")
     };
     let port = free_port()?;
     let env = |cmd: &mut Command| {
@@ -393,6 +393,14 @@ async fn main() -> Result<()> {
         rows.push(row);
     }
     drop(server);
+    if let Some((admin, name)) = created {
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+        )
+        .await?;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 
     let header = "| subscribers | deliveries | p50 ms | p99 ms | max ms | lost | server KiB per idle subscriber |\n|---|---|---|---|---|---|---|";
     let command = format!(
