@@ -35,8 +35,11 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use crate::{
     app::HttpState,
-    auth::{jwt::bearer, viewer::Auth},
-    error::code,
+    auth::{
+        jwt::bearer,
+        viewer::{Auth, UserViewer, Viewer},
+    },
+    error::{AppError, code},
     graphiql,
     telemetry::OperationLabels,
 };
@@ -53,6 +56,55 @@ const PREFLIGHT_HEADERS: [&str; 3] = [
     "graphql-require-preflight",
     "x-apollo-operation-name",
 ];
+
+/// The administrator a file download (export, failed rows) is for, from the same bearer token
+/// as GraphQL; `forbidden` says why anyone else is refused.
+pub fn download_admin(
+    state: &HttpState,
+    headers: &HeaderMap,
+    forbidden: &str,
+) -> Result<UserViewer, AppError> {
+    let viewer = match authenticate(state, headers) {
+        Auth::Authenticated(Viewer::User(user)) => user,
+        Auth::Authenticated(Viewer::Contact(_)) => {
+            return Err(AppError::Forbidden("downloads need a user token".into()));
+        }
+        Auth::Anonymous => {
+            return Err(AppError::Unauthenticated(
+                "an access token is required".into(),
+            ));
+        }
+        Auth::Refused(reason) => return Err(AppError::Unauthenticated(reason)),
+    };
+    if viewer.is_admin() {
+        Ok(viewer)
+    } else {
+        Err(AppError::Forbidden(forbidden.into()))
+    }
+}
+
+/// An error of a file download before its first byte, as JSON in the shape of a GraphQL
+/// error, with the HTTP status its code stands for.
+pub fn download_error(err: AppError) -> Response {
+    let status = match err.code() {
+        code::UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
+        code::FORBIDDEN => StatusCode::FORBIDDEN,
+        code::NOT_FOUND => StatusCode::NOT_FOUND,
+        code::BAD_USER_INPUT => StatusCode::BAD_REQUEST,
+        code::CONFLICT => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    // The GraphQL conversion censors and logs internal errors and names the field.
+    let err = async_graphql::Error::from(err);
+    let body = json!({ "errors": [{ "message": err.message, "extensions": err.extensions }] });
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
 
 /// Decides who is asking from the `Authorization` header.
 pub fn authenticate(state: &HttpState, headers: &HeaderMap) -> Auth {

@@ -28,7 +28,6 @@ use entity::{contact, contact_label};
 use futures_util::Stream;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{
     columns::Column,
@@ -36,9 +35,8 @@ use super::{
 };
 use crate::{
     app::{AppState, HttpState},
-    auth::viewer::{Auth, Viewer},
-    error::{AppError, AppResult, code},
-    http::authenticate,
+    error::{AppError, AppResult},
+    http::{download_admin, download_error as error},
 };
 
 /// Contacts read per query.
@@ -62,23 +60,14 @@ pub async fn contacts_csv(
     headers: HeaderMap,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Response {
-    let viewer = match authenticate(&state, &headers) {
-        Auth::Authenticated(Viewer::User(user)) => user,
-        Auth::Authenticated(Viewer::Contact(_)) => {
-            return error(AppError::Forbidden("exports need a user token".into()));
-        }
-        Auth::Anonymous => {
-            return error(AppError::Unauthenticated(
-                "an access token is required".into(),
-            ));
-        }
-        Auth::Refused(reason) => return error(AppError::Unauthenticated(reason)),
+    let viewer = match download_admin(
+        &state,
+        &headers,
+        "exporting contacts needs the administrator role",
+    ) {
+        Ok(viewer) => viewer,
+        Err(err) => return error(err),
     };
-    if !viewer.is_admin() {
-        return error(AppError::Forbidden(
-            "exporting contacts needs the administrator role".into(),
-        ));
-    }
     let Some(encoded) = params.ok().and_then(|Query(params)| params.spec) else {
         return error(AppError::bad_input(
             "spec",
@@ -201,26 +190,4 @@ async fn fetch(db: &impl ConnectionTrait, prepared: &Prepared, after: i64) -> Ap
         }
     }
     Ok(Chunk { contacts, labels })
-}
-
-/// An error before the download starts, as JSON in the shape of a GraphQL error.
-fn error(err: AppError) -> Response {
-    let status = match err.code() {
-        code::UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
-        code::FORBIDDEN => StatusCode::FORBIDDEN,
-        code::NOT_FOUND => StatusCode::NOT_FOUND,
-        code::BAD_USER_INPUT => StatusCode::BAD_REQUEST,
-        code::CONFLICT => StatusCode::CONFLICT,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    // The GraphQL conversion censors and logs internal errors and names the field.
-    let err = async_graphql::Error::from(err);
-    let body = json!({ "errors": [{ "message": err.message, "extensions": err.extensions }] });
-    let mut response = (status, axum::Json(body)).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    response
 }

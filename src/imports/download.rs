@@ -11,15 +11,13 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde_json::json;
 use tokio_util::io::ReaderStream;
 
 use super::{files, repo, types::is_finished};
 use crate::{
     app::HttpState,
-    auth::viewer::{Auth, Viewer},
-    error::{AppError, code},
-    http::authenticate,
+    error::AppError,
+    http::{download_admin, download_error as error},
 };
 
 /// The route.
@@ -30,48 +28,16 @@ pub fn url(id: i64) -> String {
     PATH.replace("{id}", &id.to_string())
 }
 
-fn error(err: AppError) -> Response {
-    let status = match err.code() {
-        code::UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
-        code::FORBIDDEN => StatusCode::FORBIDDEN,
-        code::NOT_FOUND => StatusCode::NOT_FOUND,
-        code::CONFLICT => StatusCode::CONFLICT,
-        code::BAD_USER_INPUT => StatusCode::BAD_REQUEST,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let body =
-        json!({ "errors": [{ "message": err.message(), "extensions": { "code": err.code() } }] });
-    if let AppError::Internal(cause) = err {
-        tracing::error!(error = ?cause, "failed-rows download failed");
-    }
-    (status, axum::Json(body)).into_response()
-}
-
 /// The handler of [`PATH`].
 pub async fn failed_rows(
     State(state): State<HttpState>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let viewer = match authenticate(&state, &headers) {
-        Auth::Authenticated(Viewer::User(user)) => user,
-        Auth::Authenticated(Viewer::Contact(_)) => {
-            return error(AppError::Forbidden(
-                "this download needs a user token".into(),
-            ));
-        }
-        Auth::Anonymous => {
-            return error(AppError::Unauthenticated(
-                "an access token is required".into(),
-            ));
-        }
-        Auth::Refused(reason) => return error(AppError::Unauthenticated(reason)),
+    let viewer = match download_admin(&state, &headers, "imports need the administrator role") {
+        Ok(viewer) => viewer,
+        Err(err) => return error(err),
     };
-    if !viewer.is_admin() {
-        return error(AppError::Forbidden(
-            "imports need the administrator role".into(),
-        ));
-    }
     let Some(id) = id.parse::<i64>().ok().filter(|id| *id > 0) else {
         return error(AppError::NotFound("data import"));
     };
