@@ -6,8 +6,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
-    sea_query::{Expr, OnConflict},
+    QuerySelect, Set, TransactionSession, TransactionTrait, sea_query::Expr,
 };
 use serde_json::{Map, Value};
 
@@ -217,25 +216,7 @@ async fn union_labels(
         .into_tuple()
         .all(db)
         .await?;
-    if names.is_empty() {
-        return Ok(());
-    }
-    let rows = names.into_iter().map(|name| contact_label::ActiveModel {
-        contact_id: Set(base_id),
-        name: Set(name),
-        account_id: Set(account_id),
-    });
-    contact_label::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::columns([
-                contact_label::Column::ContactId,
-                contact_label::Column::Name,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    write::add_labels(db, account_id, base_id, names).await?;
     contact_label::Entity::delete_many()
         .filter(contact_label::Column::ContactId.eq(mergee_id))
         .exec(db)

@@ -342,6 +342,35 @@ fn label_names(labels: &[String]) -> AppResult<Vec<String>> {
     Ok(names)
 }
 
+/// Gives a contact the labels it lacks among `names` (one statement; those it has stay).
+pub(super) async fn add_labels(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    contact_id: i64,
+    names: Vec<String>,
+) -> Result<(), DbErr> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let rows = names.into_iter().map(|name| contact_label::ActiveModel {
+        contact_id: Set(contact_id),
+        name: Set(name),
+        account_id: Set(account_id),
+    });
+    contact_label::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([
+                contact_label::Column::ContactId,
+                contact_label::Column::Name,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
 /// Sets (`replace`) or adds to a contact's labels, in one transaction.
 pub async fn set_labels(
     db: &impl TransactionTrait,
@@ -359,24 +388,7 @@ pub async fn set_labels(
             .exec(&txn)
             .await?;
     }
-    if !names.is_empty() {
-        let rows = names.into_iter().map(|name| contact_label::ActiveModel {
-            contact_id: Set(id),
-            name: Set(name),
-            account_id: Set(account_id),
-        });
-        contact_label::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::columns([
-                    contact_label::Column::ContactId,
-                    contact_label::Column::Name,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-    }
+    add_labels(&txn, account_id, id, names).await?;
     txn.commit().await?;
     Ok(contact)
 }
