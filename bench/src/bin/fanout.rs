@@ -14,7 +14,7 @@
 
 use std::{
     path::PathBuf,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -22,7 +22,8 @@ use std::{
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde_json::json;
+use switchboard_bench::{Process, Socket, free_port, gql, percentile, rss_kib};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
@@ -58,79 +59,6 @@ struct Args {
     out: PathBuf,
 }
 
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    /// Stops the server as an operator would (SIGTERM, so a profiler wrapping it writes its
-    /// output), and kills it if it has not exited within 30 s.
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        for _ in 0..300 {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .context("no VmRSS")?;
-    Ok(line
-        .split_whitespace()
-        .nth(1)
-        .context("bad VmRSS")?
-        .parse()?)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-async fn gql(
-    http: &reqwest::Client,
-    addr: &str,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> Result<Value> {
-    let mut request = http
-        .post(format!("http://{addr}/graphql"))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let body: Value = request.send().await?.json().await?;
-    if body.get("errors").is_some() {
-        bail!("GraphQL errors: {body}");
-    }
-    Ok(body["data"].clone())
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn subscriber(addr: &str, token: &str, conversation: &str) -> Result<Socket> {
     let mut request = format!("ws://{addr}/graphql/ws").into_client_request()?;
     request.headers_mut().insert(
@@ -156,7 +84,7 @@ async fn subscriber(addr: &str, token: &str, conversation: &str) -> Result<Socke
 
 /// One run at `n` subscribers: (latencies in ms, lost deliveries, KiB per idle subscriber).
 async fn run(
-    server: &Server,
+    server: &Process,
     token: &str,
     conversation: &str,
     n: usize,
@@ -327,7 +255,7 @@ async fn main() -> Result<()> {
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log)?)
         .spawn()?;
-    let server = Server {
+    let server = Process {
         child,
         addr: format!("127.0.0.1:{port}"),
     };

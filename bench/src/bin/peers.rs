@@ -25,7 +25,7 @@ use std::{
     collections::BTreeMap,
     fmt::Write as _,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -33,7 +33,8 @@ use std::{
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde_json::json;
+use switchboard_bench::{Process, Socket, free_port, gql, percentile, rss_kib};
 use tokio::sync::{Barrier, Mutex};
 use tokio_tungstenite::tungstenite::{
     Message, client::IntoClientRequest, http::HeaderValue, protocol::WebSocketConfig,
@@ -77,28 +78,6 @@ struct Args {
     out: PathBuf,
 }
 
-/// A server process, stopped with SIGTERM (killed after 10 s) when dropped.
-struct Proc {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        for _ in 0..100 {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// How to start Switchboard, and the fixtures created once for every run.
 struct Switchboard {
     bin: PathBuf,
@@ -124,7 +103,7 @@ impl Switchboard {
         cmd
     }
 
-    async fn start(&self, label: &str) -> Result<Proc> {
+    async fn start(&self, label: &str) -> Result<Process> {
         let port = free_port()?;
         let log = self.log_dir.join(format!("switchboard-{label}.log"));
         let child = self
@@ -132,7 +111,7 @@ impl Switchboard {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log)?)
             .spawn()?;
-        let proc = Proc {
+        let proc = Process {
             child,
             addr: format!("127.0.0.1:{port}"),
         };
@@ -152,14 +131,14 @@ impl Switchboard {
     }
 }
 
-async fn start_baseline(bin: &Path) -> Result<Proc> {
+async fn start_baseline(bin: &Path) -> Result<Process> {
     let port = free_port()?;
     let child = Command::new(bin)
         .args(["--port", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
-    let proc = Proc {
+    let proc = Process {
         child,
         addr: format!("127.0.0.1:{port}"),
     };
@@ -179,25 +158,6 @@ fn raise_nofile() -> u64 {
         let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
     }
     getrlimit(Resource::RLIMIT_NOFILE).map_or(0, |(soft, _)| soft)
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .context("no VmRSS")?;
-    Ok(line
-        .split_whitespace()
-        .nth(1)
-        .context("bad VmRSS")?
-        .parse()?)
 }
 
 /// `TcpExt` counters of `/proc/net/netstat`: (ListenOverflows, TCPSynRetrans), machine-wide.
@@ -223,37 +183,6 @@ fn loadavg() -> String {
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default()
 }
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-async fn gql(
-    http: &reqwest::Client,
-    addr: &str,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> Result<Value> {
-    let mut request = http
-        .post(format!("http://{addr}/graphql"))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let body: Value = request.send().await?.json().await?;
-    if body.get("errors").is_some() {
-        bail!("GraphQL errors: {body}");
-    }
-    Ok(body["data"].clone())
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// One graphql-transport-ws client, the same for both servers: connect, `connection_init` with
 /// the token, wait for `connection_ack`, send the `messageCreated` subscribe. Returns the socket
@@ -336,7 +265,7 @@ struct Env {
 }
 
 impl Env {
-    async fn start(&self, peer: Peer, label: &str) -> Result<Proc> {
+    async fn start(&self, peer: Peer, label: &str) -> Result<Process> {
         match peer {
             Peer::Switchboard => self.sb.start(label).await,
             Peer::Bare => start_baseline(&self.baseline).await,
