@@ -259,12 +259,9 @@ pub async fn connect_redis(
     };
     let client = redis::Client::open(url)?;
     let (tx, rx) = mpsc::unbounded_channel();
-    let config = ConnectionManagerConfig::new()
+    let config = manager_config()
         .set_push_sender(tx)
-        .set_automatic_resubscription()
-        .set_connection_timeout(Some(Duration::from_secs(5)))
-        .set_response_timeout(Some(Duration::from_secs(5)))
-        .set_max_delay(Duration::from_secs(2));
+        .set_automatic_resubscription();
     let conn = client.get_connection_manager_with_config(config).await?;
     Ok((conn, rx))
 }
@@ -275,11 +272,17 @@ pub async fn connect_redis(
 /// replies pile up there — which read presence sets of thousands of people did.
 pub async fn connect_redis_commands(url: &str) -> anyhow::Result<ConnectionManager> {
     let client = redis::Client::open(url)?;
-    let config = ConnectionManagerConfig::new()
+    Ok(client
+        .get_connection_manager_with_config(manager_config())
+        .await?)
+}
+
+/// Timeouts and reconnect back-off of both Redis connections.
+fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(5)))
         .set_response_timeout(Some(Duration::from_secs(5)))
-        .set_max_delay(Duration::from_secs(2));
-    Ok(client.get_connection_manager_with_config(config).await?)
+        .set_max_delay(Duration::from_secs(2))
 }
 
 #[cfg(test)]
