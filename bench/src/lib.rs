@@ -88,3 +88,28 @@ pub async fn gql(
     }
     Ok(body["data"].clone())
 }
+
+/// The machine a benchmark ran on, in one line: cores, CPU model, memory, kernel and the load
+/// average when this was called (other work on the machine skews every figure).
+pub fn machine() -> String {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let cpuinfo = read("/proc/cpuinfo");
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
+        .map_or("unknown CPU", |(_, model)| model.trim());
+    let memory_gib = read("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1_048_576.0);
+    let kernel = read("/proc/sys/kernel/osrelease");
+    let load = read("/proc/loadavg");
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    format!(
+        "{cores} cores ({model}), {memory_gib:.1} GiB RAM, Linux {}; load average {}",
+        kernel.trim(),
+        load.join(" ")
+    )
+}

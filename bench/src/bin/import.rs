@@ -20,7 +20,8 @@
 //! 4. reads the peak resident memory of each import (VmHWM of /proc/self/status, reset
 //!    through /proc/self/clear_refs before each run) and compares it with the file's size;
 //! 5. prints the results, writes them to `bench/RESULTS-import.md` (between the
-//!    `bench:import` markers) and drops the database.
+//!    `bench:import` markers) and to `bench/results/import.json` (for `report`), and drops the
+//!    database.
 
 // A benchmark reports on stdout.
 #![allow(clippy::print_stdout)]
@@ -82,7 +83,10 @@ struct Args {
     /// prefix of the file, compared by rows per second).
     #[arg(long, default_value_t = 10_000)]
     per_row_rows: u32,
-    /// Do not write the results file.
+    /// Where to write the results as JSON (read by the `report` binary).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results/import.json"))]
+    json: PathBuf,
+    /// Do not write the results files (Markdown and JSON).
     #[arg(long)]
     no_output: bool,
     /// Keep the database at the end (its name is printed).
@@ -628,8 +632,73 @@ async fn run(args: &Args, name: &str, work: &Path) -> anyhow::Result<()> {
     if !args.no_output {
         write_results(&args.output, &section)?;
         println!("written to {}", args.output.display());
+        let rate = |elapsed: &Duration| per_second(args.rows, *elapsed);
+        let runs: Vec<_> = labels
+            .iter()
+            .zip(&medians)
+            .map(|(label, elapsed)| {
+                json!({
+                    "label": label,
+                    "seconds": elapsed.as_secs_f64(),
+                    "rows_per_s": rate(elapsed),
+                    "vs_copy": rate(elapsed) / copy_rate,
+                    "vs_copy_indexed": rate(elapsed) / indexed_rate,
+                })
+            })
+            .collect();
+        let results = json!({
+            "written_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "machine": switchboard_bench::machine(),
+            "postgres": psql_version(&url),
+            "command": std::env::args().collect::<Vec<_>>().join(" "),
+            "rows": args.rows,
+            "file_bytes": files.size,
+            "batch_size": args.batch_size,
+            "repeat": args.repeat,
+            // Medians; in `labels` order: new, same file, changed file, new (portable),
+            // changed (portable), \copy without indexes, \copy with the indexes.
+            "runs": runs,
+            "per_row": {
+                "rows": per_row_rows,
+                "seconds": per_row_time.as_secs_f64(),
+                "rows_per_s": per_row_rate,
+            },
+            "ratios": {
+                "new_vs_copy": rate(&medians[0]) / copy_rate,
+                "new_vs_copy_indexed": rate(&medians[0]) / indexed_rate,
+                "same_vs_copy": rate(&medians[1]) / copy_rate,
+                "same_vs_copy_indexed": rate(&medians[1]) / indexed_rate,
+                "changed_vs_copy": rate(&medians[2]) / copy_rate,
+                "changed_vs_copy_indexed": rate(&medians[2]) / indexed_rate,
+                "new_vs_per_row": rate(&medians[0]) / per_row_rate,
+            },
+            "memory": {
+                "baseline_bytes": baseline,
+                "peak_bytes": peak,
+                "peak_vs_file": ratio(peak),
+                "growth_bytes": growth,
+                "growth_vs_file": ratio(growth),
+                "portable_peak_bytes": portable_peak,
+                "portable_peak_vs_file": ratio(portable_peak),
+            },
+        });
+        if let Some(dir) = args.json.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&args.json, serde_json::to_string_pretty(&results)? + "\n")
+            .with_context(|| format!("writing {}", args.json.display()))?;
+        println!("written to {}", args.json.display());
     }
     Ok(())
+}
+
+/// The PostgreSQL server's version, as `psql` reports it.
+fn psql_version(url: &str) -> String {
+    Command::new("psql")
+        .args([url, "-XAtc", "SHOW server_version"])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn write_results(path: &Path, section: &str) -> anyhow::Result<()> {
