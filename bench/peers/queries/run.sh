@@ -14,13 +14,26 @@
 # pgbench, Switchboard, PostGraphile, pgbench, …):
 #   - closed-loop throughput with wrk (-t2 -c10 -d10s), every response validated by post.lua;
 #   - latency p50/p99 from the same wrk runs (closed loop: see "Open loop" in RESULTS.md);
-#   - the pgbench ceiling (-n -M prepared -c10 -j2 -T10) with the equivalent SQL in sql/.
-# It writes RESULTS.md next to this file, and kills the servers and drops the database on exit.
+#   - the pgbench ceiling (-n -M prepared -c10 -j2 -T10) with the equivalent SQL in sql/;
+#   - open-loop latency: oha at one fixed request rate for both servers (-q RATE
+#     --latency-correction, so a late response delays no later request's measurement), p50 / p90
+#     / p99 / max and errors, Switchboard and PostGraphile alternating; the rate is RATE, or by
+#     default half the slower server's closed-loop rate in this run (both can sustain it).
+#     oha cannot check bodies: one validated request before and after each oha run, every
+#     status code must be 200 and no request may fail.
+# It writes RESULTS.md next to this file and ../../results/queries.json (every run, the
+# machine, versions and commands, for `report`), and kills the servers and drops the database
+# on exit.
 #
-# Needs: psql, pgbench, wrk (`apt-get install -y wrk`), node + npm, curl, jq, and the release
+# Needs: psql, pgbench, wrk (`apt-get install -y wrk`), node + npm, curl, jq, oha (installed
+# with `cargo install oha --locked --version $OHA_VERSION` when missing), and the release
 # binary at $SWITCHBOARD_BIN (default ~/.cache/switchboard-target/release/switchboard).
 # Knobs (environment): PGURL_BASE (postgres://postgres@localhost), BENCH_DB (sb_bench_queries),
 # CONTACTS (100000), ROUNDS (2), DURATION (10s), CONNECTIONS (10), THREADS (2), WARMUP (3s),
+# RATE (auto: requests/s of the open-loop phase, one number for every query),
+# OPEN_FRACTION (0.5: the auto rate's share of the slower server's closed-loop rate),
+# OPEN_DURATION (10s), OPEN_ROUNDS (= ROUNDS; 0 skips the open loop),
+# OPEN_CONNECTIONS (50: oha's connection pool, large enough that no request waits for one),
 # KEEP_DB=1 to keep the database.
 set -euo pipefail
 
@@ -37,6 +50,13 @@ CONNECTIONS="${CONNECTIONS:-10}"
 THREADS="${THREADS:-2}"
 WARMUP="${WARMUP:-3s}"
 KEEP_DB="${KEEP_DB:-0}"
+RATE="${RATE:-auto}"
+OPEN_FRACTION="${OPEN_FRACTION:-0.5}"
+OPEN_DURATION="${OPEN_DURATION:-10s}"
+OPEN_ROUNDS="${OPEN_ROUNDS:-$ROUNDS}"
+OPEN_CONNECTIONS="${OPEN_CONNECTIONS:-50}"
+OHA_VERSION="${OHA_VERSION:-1.16.0}"
+RESULTS_JSON="${RESULTS_JSON:-$(cd "$HERE/../.." && pwd)/results/queries.json}"
 QUERIES=(page page_related filter)
 # Targets from the issue.
 TARGET_VS_PEER=3.0     # Switchboard ≥ 3× PostGraphile's throughput
@@ -82,9 +102,22 @@ for tool in psql pgbench wrk node npm curl jq; do
   command -v "$tool" >/dev/null || die "$tool is missing${tool/wrk/ (apt-get install -y wrk)}"
 done
 [[ -x "$SWITCHBOARD_BIN" ]] || die "no Switchboard binary at $SWITCHBOARD_BIN"
+[[ "$RATE" == auto || "$RATE" =~ ^[0-9]+$ ]] || die "RATE must be a whole number of requests/s or auto"
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
+
+# oha (crates.io) for the open loop: wrk has no fixed-rate mode and wrk2 is not packaged.
+OHA="$(command -v oha || true)"
+[[ -z "$OHA" && -x "$HOME/.cargo/bin/oha" ]] && OHA="$HOME/.cargo/bin/oha"
+if [[ "$OPEN_ROUNDS" -gt 0 && -z "$OHA" ]]; then
+  command -v cargo >/dev/null || die "oha is missing and there is no cargo to install it"
+  log "cargo install oha --locked --version $OHA_VERSION (a few minutes, once)"
+  # Its own temporary target directory: a shared CARGO_TARGET_DIR would hold the build lock.
+  env -u CARGO_TARGET_DIR nice -n 19 cargo install oha --locked --version "$OHA_VERSION" >"$WORK/oha-install.log" 2>&1 \
+    || die "cargo install oha failed; see $WORK/oha-install.log"
+  OHA="$HOME/.cargo/bin/oha"
+fi
 
 free_port() {
   node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
@@ -218,6 +251,52 @@ run_pgbench() { # query round
   log "$q round $round pgbench: $tps tps (avg latency ${lat:-?} ms, $txs transactions)"
 }
 
+# Checks one response of a server with the query's body: status 200, no "errors", 20 rows.
+check_one() { # query peer when
+  local q=$1 peer=$2 when=$3 url file out n auth=()
+  if [[ $peer == switchboard ]]; then url=$SB_URL; file="$WORK/sb.$q.json"; auth=(-H "authorization: $AUTH")
+  else url=$PG_URL; file="$WORK/pg.$q.json"; fi
+  out=$(curl -sf -XPOST "$url" "${auth[@]}" -H 'content-type: application/json' --data-binary @"$file") \
+    || die "$q/$peer: validation request $when the open-loop run failed"
+  n=$(grep -o '"createdAt"' <<<"$out" | wc -l)
+  if grep -q '"errors"' <<<"$out" || [[ $n != 20 ]]; then
+    die "$q/$peer: bad response $when the open-loop run ($n rows): ${out:0:300}"
+  fi
+}
+
+# Each run appends one line to $WORK/open.tsv:
+# query round peer rate requests rps p50_ms p90_ms p99_ms max_ms errors.
+: >"$WORK/open.tsv"
+
+run_oha() { # query round peer rate
+  local q=$1 round=$2 peer=$3 rate=$4 url file hdr=() out
+  if [[ $peer == switchboard ]]; then url=$SB_URL; file="$WORK/sb.$q.json"; hdr=(-H "authorization: $AUTH")
+  else url=$PG_URL; file="$WORK/pg.$q.json"; fi
+  check_one "$q" "$peer" before
+  out="$WORK/oha.$q.$round.$peer.json"
+  "$OHA" --no-tui --output-format json -z "$OPEN_DURATION" -q "$rate" --latency-correction \
+    -c "$OPEN_CONNECTIONS" -t 10s -m POST -T application/json "${hdr[@]}" -D "$file" "$url" >"$out" 2>>"$WORK/oha.log" \
+    || die "$q/$peer: oha failed; see $WORK/oha.log"
+  check_one "$q" "$peer" after
+  # Requests that the -z deadline cut short are not failures (oha counts them apart).
+  local line
+  line=$(jq -r --arg q "$q" --arg round "$round" --arg peer "$peer" --arg rate "$rate" '
+    def ms: if . == null then "" else . * 1000 * 1000 | round / 1000 | tostring end;
+    [ (.statusCodeDistribution // {} | to_entries | map(.value) | add // 0) ] as [$responses]
+    | [ (.statusCodeDistribution // {} | to_entries | map(select(.key != "200") | .value) | add // 0) ] as [$non200]
+    | [ (.errorDistribution // {} | to_entries | map(select(.key | test("deadline") | not) | .value) | add // 0) ] as [$errors]
+    | [$q, $round, $peer, $rate, $responses, (.summary.requestsPerSec * 10 | round / 10),
+       (.latencyPercentiles.p50 | ms), (.latencyPercentiles.p90 | ms), (.latencyPercentiles.p99 | ms),
+       (.summary.slowest | ms), ($non200 + $errors)] | map(tostring) | join("\t")' "$out") \
+    || die "$q/$peer: cannot read oha output $out"
+  echo "$line" >>"$WORK/open.tsv"
+  local -a f; IFS=$'\t' read -r -a f <<<"$line"
+  (( f[4] > 0 )) || die "$q/$peer round $round: oha completed no request ($out)"
+  (( f[10] == 0 )) || die "$q/$peer round $round: ${f[10]} failed or non-200 requests ($out)"
+  log "$q open loop round $round $peer at $rate req/s: p50 ${f[6]} ms, p90 ${f[7]} ms, p99 ${f[8]} ms, max ${f[9]} ms (${f[4]} requests, ${f[5]} req/s, 0 errors)"
+}
+
+declare -A OPEN_RATE
 for q in "${QUERIES[@]}"; do
   log "$q: warm-up ($WARMUP each, not recorded)"
   run_wrk "$q" 0 switchboard "$WARMUP" 0
@@ -228,6 +307,22 @@ for q in "${QUERIES[@]}"; do
     run_wrk "$q" "$round" postgraphile "$DURATION" 1
     sleep 1
     run_pgbench "$q" "$round"
+    sleep 1
+  done
+  (( OPEN_ROUNDS > 0 )) || continue
+  if [[ $RATE == auto ]]; then
+    # Half (OPEN_FRACTION) the slower server's mean closed-loop rate, rounded down to 10.
+    OPEN_RATE[$q]=$(awk -F'\t' -v q="$q" -v f="$OPEN_FRACTION" '
+      $1==q && $3!="pgbench" {s[$3]+=$4; n[$3]++}
+      END {m=-1; for (p in s) {r=s[p]/n[p]; if (m<0 || r<m) m=r}; r=int(m*f/10)*10; print (r<10 ? 10 : r)}' "$WORK/runs.tsv")
+  else
+    OPEN_RATE[$q]=$RATE
+  fi
+  log "$q: open loop at ${OPEN_RATE[$q]} req/s, $OPEN_DURATION per run"
+  for round in $(seq 1 "$OPEN_ROUNDS"); do
+    run_oha "$q" "$round" switchboard "${OPEN_RATE[$q]}"
+    sleep 1
+    run_oha "$q" "$round" postgraphile "${OPEN_RATE[$q]}"
     sleep 1
   done
 done
@@ -247,6 +342,7 @@ PGBENCH_VERSION=$(pgbench --version)
 WRK_VERSION=$( (wrk --version 2>&1 || true) | head -1 | awk '{print $1, $2}')
 POSTGRAPHILE_VERSION=$(node -p 'require("./node_modules/postgraphile/package.json").version')
 FILTER_PLUGIN_VERSION=$(node -p 'require("./node_modules/postgraphile-plugin-connection-filter/package.json").version')
+OHA_VERSION_RUN=$( [[ -n "$OHA" ]] && "$OHA" --version 2>/dev/null | head -1 || echo "oha not used")
 SB_VERSION=$("$SWITCHBOARD_BIN" --version)
 TOTAL_SECS=$(( $(date +%s) - START_TS ))
 GIT_REV=$(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -294,6 +390,7 @@ GIT_REV=$(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo unknown)
   echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --timeout 10s -s post.lua <url> -- <body.json> 20 '\"createdAt\"' [<authorization>]"
   echo "pgbench -n -M prepared -c$CONNECTIONS -j$THREADS -T${DURATION%s} -D acct=$ACCOUNT_ID -f sql/<query>.sql $DB_URL"
   echo "NODE_ENV=production postgraphile ${PG_ARGS[*]}"
+  echo "oha --no-tui --output-format json -z $OPEN_DURATION -q <rate> --latency-correction -c $OPEN_CONNECTIONS -t 10s -m POST -T application/json [-H 'authorization: …'] -D <body.json> <url>"
   echo '```'
   echo
   echo "Order: for each query a ${WARMUP} warm-up of each server (not recorded), then $ROUNDS round(s) of"
@@ -323,12 +420,56 @@ GIT_REV=$(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo unknown)
   echo
   echo "## Open loop"
   echo
-  echo "Not measured. The issue asks for p50/p99 at a fixed rate (open loop); neither \`wrk2\` nor \`oha\` is a"
-  echo "Debian package on this machine (\`apt-cache search\` finds only \`wrk\`) and \`oha\` is not installed, so"
-  echo "the latencies above are wrk's **closed-loop** distribution at $CONNECTIONS connections: each connection waits"
-  echo "for its response before sending the next, so they are the latency at each server's own saturation rate,"
-  echo "not at a common fixed rate, and they suffer from coordinated omission. They are not comparable to"
-  echo "open-loop figures. pgbench's figure is its average latency, for reference only."
+  if [[ ! -s "$WORK/open.tsv" ]]; then
+    echo "Not measured in this run (OPEN_ROUNDS=0). The latencies above are wrk's **closed-loop** distribution:"
+    echo "each connection waits for its response before sending the next, so they are each server's latency at"
+    echo "its own saturation rate, with coordinated omission."
+  else
+    echo "$OHA_VERSION_RUN at one fixed rate per query for both servers (\`-q\`), $OPEN_CONNECTIONS connections,"
+    echo "$OPEN_DURATION per run, $OPEN_ROUNDS round(s) alternating Switchboard → PostGraphile after that query's closed-loop"
+    echo "rounds. \`--latency-correction\` measures each request from the moment the schedule says it should have"
+    echo "been sent, so a slow response also counts against the requests queued behind it (no coordinated"
+    echo "omission). The rate is $( [[ $RATE == auto ]] && echo "$OPEN_FRACTION × the slower server's mean closed-loop rate in this run, rounded down to 10" || echo "RATE=$RATE for every query" ), a load both can sustain."
+    echo "oha does not read bodies: one request before and one after each oha run was checked (status 200, no"
+    echo "\`\"errors\"\`, 20 rows), and every oha request had to return 200 without error (requests cut short by the"
+    echo "end of the run are not counted). Mean of the rounds; the ratio is Switchboard / PostGraphile (lower is better)."
+    echo
+    echo "| query | rate req/s | Switchboard p50 / p90 / p99 / max ms | PostGraphile p50 / p90 / p99 / max ms | p50 ratio | p99 ratio | errors |"
+    echo "|---|---:|---|---|---:|---:|---:|"
+    for q in "${QUERIES[@]}"; do
+      awk -F'\t' -v q="$q" '
+        $1==q {n[$3]++; for (c=7; c<=10; c++) v[$3,c]+=$c; e+=$11; rate=$4}
+        END {
+          if (!n["switchboard"] || !n["postgraphile"]) exit
+          for (c=7; c<=10; c++) {sb[c]=v["switchboard",c]/n["switchboard"]; pg[c]=v["postgraphile",c]/n["postgraphile"]}
+          printf "| %s | %s | %.2f / %.2f / %.2f / %.2f | %.2f / %.2f / %.2f / %.2f | %.2f× | %.2f× | %d |\n",
+            q, rate, sb[7], sb[8], sb[9], sb[10], pg[7], pg[8], pg[9], pg[10], sb[7]/pg[7], sb[9]/pg[9], e
+        }' "$WORK/open.tsv"
+    done
+    echo
+    echo "| query | round | peer | rate req/s | requests | achieved req/s | p50 ms | p90 ms | p99 ms | max ms | errors |"
+    echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11}' "$WORK/open.tsv"
+  fi
+  echo
+  echo "pgbench's figure in the closed-loop tables is its average latency, for reference only."
 } >"$HERE/RESULTS.md"
 
 log "wrote $HERE/RESULTS.md (total ${TOTAL_SECS}s)"
+
+# ---------------------------------------------------------------------------------------------
+# 6. bench/results/queries.json, for `report` (the same runs, machine, versions and commands).
+# ---------------------------------------------------------------------------------------------
+mkdir -p "$(dirname "$RESULTS_JSON")"
+MACHINE="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r); load average at the start $LOAD_AT_START, at the end $(cut -d' ' -f1-3 /proc/loadavg)" \
+SB_VERSION="$SB_VERSION" GIT_REV="$GIT_REV" POSTGRAPHILE_VERSION="$POSTGRAPHILE_VERSION" \
+FILTER_PLUGIN_VERSION="$FILTER_PLUGIN_VERSION" WRK_VERSION="$WRK_VERSION" PGBENCH_VERSION="$PGBENCH_VERSION" \
+PG_VERSION="$PG_VERSION" OHA_VERSION_RUN="$OHA_VERSION_RUN" TOTAL_SECS="$TOTAL_SECS" \
+CONTACTS="$N_CONTACTS" ROUNDS="$ROUNDS" OPEN_ROUNDS="$OPEN_ROUNDS" OPEN_RATE_RULE="$( [[ $RATE == auto ]] && echo "$OPEN_FRACTION × the slower server's closed-loop rate" || echo "RATE=$RATE" )" \
+CMD_WRK="wrk -t$THREADS -c$CONNECTIONS -d$DURATION --timeout 10s -s post.lua <url> -- <body.json> 20 '\"createdAt\"' [<authorization>]" \
+CMD_PGBENCH="pgbench -n -M prepared -c$CONNECTIONS -j$THREADS -T${DURATION%s} -D acct=$ACCOUNT_ID -f sql/<query>.sql $DB_URL" \
+CMD_POSTGRAPHILE="NODE_ENV=production postgraphile ${PG_ARGS[*]}" \
+CMD_OHA="oha --no-tui --output-format json -z $OPEN_DURATION -q <rate> --latency-correction -c $OPEN_CONNECTIONS -t 10s -m POST -T application/json [-H 'authorization: …'] -D <body.json> <url>" \
+CMD_RUN="CONTACTS=$CONTACTS ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNECTIONS=$CONNECTIONS RATE=$RATE OPEN_DURATION=$OPEN_DURATION OPEN_ROUNDS=$OPEN_ROUNDS bench/peers/queries/run.sh" \
+  node results.js "$WORK/runs.tsv" "$WORK/open.tsv" "$RESULTS_JSON" || die "writing $RESULTS_JSON failed"
+log "wrote $RESULTS_JSON"
