@@ -3,9 +3,7 @@
 
 use std::{future::Future, sync::Arc, time::Instant};
 
-use async_graphql::{
-    dataloader::DataLoader, extensions::apollo_persisted_queries::LruCacheStorage,
-};
+use async_graphql::dataloader::DataLoader;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
@@ -25,8 +23,9 @@ use crate::{
     config::Config,
     db,
     events::{self, EventBus},
+    executor::Executor,
     exports, graphiql,
-    graphql::{AppSchema, build_schema},
+    graphql::build_schema,
     http, imports,
     loaders::{self, DbLoader},
     presence::store::PresenceStore,
@@ -49,20 +48,13 @@ pub struct AppState {
     pub config: Config,
     /// Cancelled when the server shuts down; long-lived streams end on it.
     pub shutdown: CancellationToken,
-    /// Automatic persisted queries: parsed documents by their SHA-256, per instance. A client
-    /// whose hash another instance learned gets `PERSISTED_QUERY_NOT_FOUND` once and sends the
-    /// query again, as the protocol expects.
-    pub persisted_queries: LruCacheStorage,
 }
-
-/// Most persisted queries one instance remembers (least recently used go first).
-pub const PERSISTED_QUERIES: usize = 1024;
 
 /// The router's state: the shared state plus the executable schema.
 #[derive(Clone)]
 pub struct HttpState {
     pub app: Arc<AppState>,
-    pub schema: AppSchema,
+    pub executor: Executor,
 }
 
 /// A server ready to serve: connections opened, migrations applied.
@@ -121,11 +113,10 @@ impl App {
             metrics,
             config,
             shutdown,
-            persisted_queries: LruCacheStorage::new(PERSISTED_QUERIES),
         });
-        let schema = build_schema(app.clone());
+        let executor = Executor::new(build_schema(app.clone()));
         Ok(Self {
-            state: HttpState { app, schema },
+            state: HttpState { app, executor },
         })
     }
 

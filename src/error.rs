@@ -2,17 +2,9 @@
 //!
 //! Domain code returns [`AppError`]; one conversion turns it into a GraphQL error. Internal
 //! errors are logged with their cause and censored for clients. Errors raised by the library
-//! itself (parse, validation, limits) get their code from [`ErrorCodes`].
+//! itself (parse, validation, limits, coercion) get theirs in `executor::Executor`.
 
-use std::sync::Arc;
-
-use async_graphql::{
-    ErrorExtensionValues, Response, ServerError, ServerResult, ValidationResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
-    },
-    parser::types::ExecutableDocument,
-};
+use async_graphql::ErrorExtensionValues;
 use sea_orm::{DbErr, SqlErr};
 
 /// The fixed set of `extensions.code` values.
@@ -150,92 +142,6 @@ impl From<AppError> for async_graphql::Error {
             source: None,
             extensions: Some(extensions),
         }
-    }
-}
-
-/// Gives every error the library raises (parse, validation, limits, input coercion) a code.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
-    }
-}
-
-struct ErrorCodesExtension;
-
-fn has_code(err: &ServerError) -> bool {
-    err.extensions
-        .as_ref()
-        .is_some_and(|ext| ext.get("code").is_some())
-}
-
-fn with_code(mut err: ServerError, code: &str) -> ServerError {
-    if !has_code(&err) {
-        err.extensions
-            .get_or_insert_with(ErrorExtensionValues::default)
-            .set("code", code);
-    }
-    err
-}
-
-fn validation_code(err: &ServerError) -> &'static str {
-    if err.message.contains("nested too deep") {
-        code::QUERY_TOO_DEEP
-    } else if err.message.contains("too complex") {
-        code::QUERY_TOO_COMPLEX
-    } else {
-        code::GRAPHQL_VALIDATION_FAILED
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables)
-            .await
-            .map_err(|err| with_code(err, code::GRAPHQL_PARSE_FAILED))
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|err| {
-                    let code = validation_code(&err);
-                    with_code(err, code)
-                })
-                .collect()
-        })
-    }
-
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        // Every error our code raises has a code already; what is left is the library's own
-        // coercion of arguments and variables, which is the client's input.
-        response.errors = std::mem::take(&mut response.errors)
-            .into_iter()
-            .map(|err| {
-                // The persisted-queries extension raises this one without a code.
-                let code = if err.message == "PersistedQueryNotFound" {
-                    code::PERSISTED_QUERY_NOT_FOUND
-                } else {
-                    code::BAD_USER_INPUT
-                };
-                with_code(err, code)
-            })
-            .collect();
-        response
     }
 }
 

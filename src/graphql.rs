@@ -2,10 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{
-    MergedObject, MergedSubscription, SDLExportOptions, Schema, SchemaBuilder,
-    extensions::apollo_persisted_queries::ApolloPersistedQueries,
-};
+use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema, SchemaBuilder};
 
 use crate::{
     app::AppState,
@@ -13,7 +10,6 @@ use crate::{
     auth::schema::{AuthMutation, AuthQuery},
     contacts::schema::{ContactMutation, ContactQuery, ContactSubscription},
     conversations::schema::{ConversationMutation, ConversationQuery},
-    error::ErrorCodes,
     exports::schema::ExportMutation,
     imports::schema::{ImportMutation, ImportQuery, ImportSubscription},
     inboxes::schema::{InboxMutation, InboxQuery},
@@ -77,15 +73,12 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
-    .extension(ErrorCodes)
 }
 
-/// The schema serving requests, with the shared state in its data.
+/// The schema serving requests, with the shared state in its data. It has no extensions:
+/// `executor::Executor` does their work once per request (see there why).
 pub fn build_schema(state: Arc<AppState>) -> AppSchema {
-    builder()
-        .extension(ApolloPersistedQueries::new(state.persisted_queries.clone()))
-        .data(state)
-        .finish()
+    builder().data(state).finish()
 }
 
 /// The SDL, sorted so the output is stable: the contents of `schema.graphql`.

@@ -15,13 +15,9 @@
 //! server: it fails on any MUST audit, and the SHOULD and MAY audits pass too.
 
 use async_graphql::{
-    BatchRequest, BatchResponse, Request,
-    extensions::apollo_persisted_queries::CacheStorage,
+    BatchRequest, BatchResponse, Executor as _, Request,
     http::MultipartOptions,
-    parser::{
-        parse_query,
-        types::{DocumentOperations, OperationType},
-    },
+    parser::types::{DocumentOperations, OperationType},
 };
 use axum::{
     body::Body,
@@ -142,7 +138,7 @@ pub async fn get(State(state): State<HttpState>, headers: HeaderMap, uri: Uri) -
         Ok(request) => request,
         Err(err) => return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &err.to_string()),
     };
-    if !is_query(&state, &request).await {
+    if !is_query(&state, &request) {
         return request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
@@ -156,14 +152,8 @@ pub async fn get(State(state): State<HttpState>, headers: HeaderMap, uri: Uri) -
 /// when the request gives only its hash. An unparsable document counts as a query so that
 /// execution reports the parse error; so does an unknown hash (execution answers
 /// `PERSISTED_QUERY_NOT_FOUND`).
-async fn is_query(state: &HttpState, request: &Request) -> bool {
-    let document = match persisted_hash(request) {
-        Some(hash) if request.query.is_empty() => {
-            state.app.persisted_queries.get(hash.to_owned()).await
-        }
-        _ => parse_query(&request.query).ok(),
-    };
-    let Some(document) = document else {
+fn is_query(state: &HttpState, request: &Request) -> bool {
+    let Ok(document) = state.executor.document(request) else {
         return true;
     };
     let ty = match (&document.operations, request.operation_name.as_deref()) {
@@ -172,17 +162,6 @@ async fn is_query(state: &HttpState, request: &Request) -> bool {
         (DocumentOperations::Multiple(_), None) => None,
     };
     matches!(ty, Some(OperationType::Query) | None)
-}
-
-/// The `sha256Hash` of a request's `persistedQuery` extension.
-fn persisted_hash(request: &Request) -> Option<&str> {
-    match request.extensions.get("persistedQuery")? {
-        async_graphql::Value::Object(fields) => match fields.get("sha256Hash")? {
-            async_graphql::Value::String(hash) => Some(hash),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// `POST /graphql`.
@@ -289,7 +268,7 @@ async fn execute(state: &HttpState, headers: &HeaderMap, batch: BatchRequest) ->
         );
     }
     let auth = authenticate(state, headers);
-    let response = state.schema.execute_batch(batch.data(auth)).await;
+    let response = state.executor.execute_batch(batch.data(auth)).await;
     let outcome = if response.is_ok() { "ok" } else { "error" };
     state
         .app

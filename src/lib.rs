@@ -21,6 +21,7 @@ pub mod conversations;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod executor;
 pub mod exports;
 pub mod graphiql;
 pub mod graphql;

@@ -129,7 +129,7 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
     // The viewer authenticated by connection_init, for presence once the connection is acked.
     let viewer_slot = Arc::new(Mutex::new(None::<Viewer>));
     let init_slot = viewer_slot.clone();
-    let graphql = async_graphql::http::WebSocket::new(state.schema.clone(), input, protocol)
+    let graphql = async_graphql::http::WebSocket::new(state.executor.clone(), input, protocol)
         .on_connection_init(move |payload| async move {
             match authenticate_init(&init_state, &payload) {
                 Auth::Authenticated(viewer) => {

@@ -187,6 +187,40 @@ async fn library_errors_carry_codes() {
     assert_eq!(bad_id["errors"][0]["extensions"]["field"], "id");
 }
 
+/// The executor keeps parsed documents by their text; a document it has seen is still
+/// validated against each request's variables, with the same error as the first time.
+#[tokio::test]
+async fn cached_documents_are_validated_against_each_requests_variables() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    let query = "query($first: Int) { contacts(first: $first) { edges { node { id } } } }";
+    let bad = || async {
+        app.http
+            .post(app.url("/graphql"))
+            .bearer_auth(&admin.token)
+            .header("accept", "application/graphql-response+json")
+            .json(&json!({ "query": query, "variables": { "first": "many" } }))
+            .send()
+            .await
+            .unwrap()
+    };
+    let first = bad().await;
+    assert_eq!(first.status(), 400);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(error_code(&first), "GRAPHQL_VALIDATION_FAILED", "{first}");
+    for _ in 0..2 {
+        let ok = app
+            .gql(Some(&admin.token), query, json!({ "first": 5 }))
+            .await;
+        assert!(ok["errors"].is_null(), "{ok}");
+        assert!(ok["data"]["contacts"]["edges"].is_array(), "{ok}");
+    }
+    let again = bad().await;
+    assert_eq!(again.status(), 400);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first);
+}
+
 #[tokio::test]
 async fn depth_limit_refuses_deep_queries_but_lets_introspection_through() {
     let app = spawn_app().await;
