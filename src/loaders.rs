@@ -132,8 +132,10 @@ impl Loader<LabelsOfConversation> for DbLoader {
     }
 }
 
+/// A contact's inboxes come with the inbox itself (one joined statement): a page asking for
+/// `contactInboxes { inbox { … } }` needs no further round trip for the inboxes.
 impl Loader<ContactInboxesOfContact> for DbLoader {
-    type Value = Vec<contact_inbox::Model>;
+    type Value = Vec<(contact_inbox::Model, Option<inbox::Model>)>;
     type Error = LoadError;
 
     async fn load(
@@ -141,13 +143,14 @@ impl Loader<ContactInboxesOfContact> for DbLoader {
         keys: &[ContactInboxesOfContact],
     ) -> Result<HashMap<ContactInboxesOfContact, Self::Value>, LoadError> {
         let rows = contact_inbox::Entity::find()
+            .find_also_related(inbox::Entity)
             .filter(contact_inbox::Column::ContactId.is_in(ids(keys, |k| k.0)))
             .order_by_asc(contact_inbox::Column::Id)
             .all(&self.db)
             .await?;
         Ok(group(
             keys,
-            rows.into_iter().map(|r| (r.contact_id, r)),
+            rows.into_iter().map(|row| (row.0.contact_id, row)),
             ContactInboxesOfContact,
         ))
     }

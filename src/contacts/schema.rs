@@ -359,6 +359,7 @@ impl ContactMutation {
         let source_id = crate::validate::optional_string("sourceId", source_id.as_deref())?;
         Ok(ContactInbox(
             write::insert_contact_inbox(db, contact.id, inbox.id, source_id).await?,
+            Some(inbox),
         ))
     }
 

@@ -5,7 +5,7 @@ use async_graphql::{
     SimpleObject,
 };
 use chrono::{DateTime, Utc};
-use entity::{contact, contact_inbox, custom_attribute_definition, label, note};
+use entity::{contact, contact_inbox, custom_attribute_definition, inbox, label, note};
 use serde_json::Value;
 
 use crate::{
@@ -160,7 +160,7 @@ impl Contact {
         Ok(rows
             .unwrap_or_default()
             .into_iter()
-            .map(ContactInbox)
+            .map(|(row, inbox)| ContactInbox(row, inbox))
             .collect())
     }
     /// Inboxes a new conversation with this contact can be started in: API inboxes always, email
@@ -177,7 +177,7 @@ impl Contact {
         let known: Vec<i64> = known
             .unwrap_or_default()
             .iter()
-            .map(|ci| ci.inbox_id)
+            .map(|(ci, _)| ci.inbox_id)
             .collect();
         Ok(inboxes
             .unwrap_or_default()
@@ -229,9 +229,9 @@ impl Contact {
     }
 }
 
-/// A contact's identity in one inbox.
+/// A contact's identity in one inbox, and the inbox when it was read along with it.
 #[derive(Clone, Debug)]
-pub struct ContactInbox(pub contact_inbox::Model);
+pub struct ContactInbox(pub contact_inbox::Model, pub Option<inbox::Model>);
 
 /// A contact's identity in one inbox.
 #[Object]
@@ -246,6 +246,9 @@ impl ContactInbox {
     }
     /// The inbox.
     async fn inbox(&self, ctx: &Context<'_>) -> Result<Inbox> {
+        if let Some(inbox) = &self.1 {
+            return Ok(inbox.clone().into());
+        }
         let inbox = ctx
             .loader()?
             .load_one(InboxById(self.0.inbox_id))

@@ -80,7 +80,7 @@ impl Conversation {
             .load_one(ContactInboxById(id))
             .await
             .map_err(load_error)?;
-        Ok(row.map(ContactInbox))
+        Ok(row.map(|row| ContactInbox(row, None)))
     }
     /// The member the conversation is assigned to.
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
