@@ -67,6 +67,10 @@ pub struct Config {
     /// Database pool size.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, global = true)]
     pub database_pool_size: u32,
+    /// Worker threads of the runtime serving websockets (subscriptions), apart from the one
+    /// serving HTTP requests; 0 means half the CPU cores (at least 1).
+    #[arg(long, env = "REALTIME_THREADS", default_value_t = 0, global = true)]
+    pub realtime_threads: usize,
     /// Directory keeping the files of CSV imports (the upload until it is imported, and the
     /// failed rows). Default: `imports/` next to the SQLite file, or in the working directory.
     /// Instances sharing a database must share this directory.
@@ -211,6 +215,7 @@ impl Config {
             max_upload_bytes: 64 * 1024 * 1024,
             max_body_bytes: 1024 * 1024,
             database_pool_size: 5,
+            realtime_threads: 0,
             import_dir,
         }
     }
