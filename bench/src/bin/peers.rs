@@ -58,9 +58,25 @@ struct Args {
     /// Pause between published messages.
     #[arg(long, default_value_t = 20)]
     interval_ms: u64,
-    /// Phases to run, comma-separated (memory, storm, fanout).
-    #[arg(long, value_delimiter = ',', default_value = "memory,storm,fanout")]
+    /// Phases to run, comma-separated (memory, storm, fanout, interference).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "memory,storm,fanout,interference"
+    )]
     phases: Vec<String>,
+    /// Interference: subscribers receiving events while queries run.
+    #[arg(long, default_value_t = 5000)]
+    interference_subscribers: usize,
+    /// Interference: events per second each subscriber receives.
+    #[arg(long, default_value_t = 10)]
+    interference_events_per_s: u64,
+    /// Interference: fixed rate of contacts-page queries (open loop), per second.
+    #[arg(long, default_value_t = 100)]
+    query_rate: u64,
+    /// Interference: seconds of measured queries per run (after 2 s unmeasured).
+    #[arg(long, default_value_t = 15)]
+    query_secs: u64,
     /// PostgreSQL server to create the benchmark database on.
     #[arg(long, default_value = "postgres://postgres@localhost/test")]
     postgres: String,
@@ -76,6 +92,9 @@ struct Args {
     /// Where to write the Markdown results.
     #[arg(long, default_value = "bench/RESULTS-peers.md")]
     out: PathBuf,
+    /// Where to write the same results as JSON (read by the `report` binary).
+    #[arg(long, default_value = "bench/results/peers.json")]
+    json: PathBuf,
 }
 
 /// How to start Switchboard, and the fixtures created once for every run.
@@ -251,6 +270,13 @@ enum Peer {
 }
 
 impl Peer {
+    fn key(self) -> &'static str {
+        match self {
+            Peer::Switchboard => "switchboard",
+            Peer::Bare => "bare",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Peer::Switchboard => "Switchboard",
@@ -383,6 +409,8 @@ struct Fanout {
     lost: usize,
     failed: usize,
     per_second: f64,
+    /// Server RSS growth per connected subscriber (Switchboard only).
+    rss_per_subscriber_kib: Option<f64>,
 }
 
 /// Turns the readers' (seq, receive time) lists into latencies, losses and a delivery rate.
@@ -415,14 +443,20 @@ async fn collect(
         latencies,
         failed,
         per_second,
+        rss_per_subscriber_kib: None,
     })
 }
 
 async fn fanout_switchboard(env: &Env, n: usize, args: &Args, label: &str) -> Result<Fanout> {
     let server = env.sb.start(label).await?;
+    let pid = server.child.id();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before = rss_kib(pid)?;
     let (sockets, failed) =
         connect_waves(&server.addr, &env.sb.token, &env.sb.conversation, n).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_idle = rss_kib(pid)?;
+    let connected = n - failed;
     let events = args.events;
     let mut readers = Vec::with_capacity(n);
     for mut socket in sockets {
@@ -460,9 +494,11 @@ async fn fanout_switchboard(env: &Env, n: usize, args: &Args, label: &str) -> Re
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
     }
     let sent = sent.lock().await.clone();
-    let result = collect(readers, &sent, (n - failed) * events, failed).await;
+    let mut result = collect(readers, &sent, (n - failed) * events, failed).await?;
+    result.rss_per_subscriber_kib =
+        Some(rss_idle.saturating_sub(rss_before) as f64 / connected.max(1) as f64);
     drop(server);
-    result
+    Ok(result)
 }
 
 async fn fanout_redis(n: usize, args: &Args, channel: &str) -> Result<Fanout> {
@@ -526,6 +562,185 @@ async fn fanout_redis(n: usize, args: &Args, channel: &str) -> Result<Fanout> {
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
     }
     collect(readers, &sent, (n - failed) * events, failed).await
+}
+
+/// The query of the interference runs: benchmark 1's contacts page (20 contacts, 8 fields).
+const PAGE_QUERY: &str = "query Page { contacts(first: 20, sort: {field: CREATED_AT, direction: ASC}) { edges { node { id name email phoneNumber createdAt updatedAt blocked contactType } } } }";
+
+/// Contacts the interference account holds (the page reads the first 20).
+const INTERFERENCE_CONTACTS: usize = 40;
+
+/// Latencies of an open-loop run and how many responses were wrong.
+struct OpenLoop {
+    latencies: Vec<f64>,
+    errors: usize,
+}
+
+/// Sends the contacts page at a fixed `rate` for `secs`, each request on its own schedule
+/// (open loop: a slow response does not delay the next request). Latency is measured from the
+/// request's *scheduled* time, so queueing in the client counts too (no coordinated omission).
+/// Every response is checked: status 200, no `errors`, 20 contacts.
+async fn open_loop(
+    http: &reqwest::Client,
+    addr: &str,
+    token: &str,
+    rate: u64,
+    secs: u64,
+) -> OpenLoop {
+    let url = format!("http://{addr}/graphql");
+    let body = Arc::new(json!({ "query": PAGE_QUERY }).to_string());
+    let total = rate * secs;
+    let period = Duration::from_secs_f64(1.0 / rate as f64);
+    let start = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let scheduled = start + period * i as u32;
+        tokio::time::sleep_until(scheduled).await;
+        let (http, url, body) = (http.clone(), url.clone(), body.clone());
+        let auth = format!("Bearer {token}");
+        tasks.push(tokio::spawn(async move {
+            let response = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("authorization", auth)
+                .body(body.to_string())
+                .send()
+                .await;
+            let ok = match response {
+                Ok(r) if r.status().is_success() => match r.json::<serde_json::Value>().await {
+                    Ok(v) => {
+                        v.get("errors").is_none()
+                            && v["data"]["contacts"]["edges"]
+                                .as_array()
+                                .is_some_and(|e| e.len() == 20)
+                    }
+                    Err(_) => false,
+                },
+                _ => false,
+            };
+            (scheduled.elapsed().as_secs_f64() * 1000.0, ok)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(tasks.len());
+    let mut errors = 0;
+    for task in tasks {
+        match task.await {
+            Ok((ms, true)) => latencies.push(ms),
+            _ => errors += 1,
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    OpenLoop { latencies, errors }
+}
+
+/// One interference run on a fresh server: the query load alone, or while
+/// `--interference-subscribers` subscribers each receive `--interference-events-per-s` events.
+struct Interference {
+    queries: OpenLoop,
+    delivered: usize,
+    expected: usize,
+    delivery: Vec<f64>,
+    failed: usize,
+}
+
+async fn interference(env: &Env, loaded: bool, args: &Args, label: &str) -> Result<Interference> {
+    let server = env.sb.start(label).await?;
+    let http = reqwest::Client::new();
+    let token = env.sb.token.clone();
+    let n = if loaded {
+        args.interference_subscribers
+    } else {
+        0
+    };
+    let (sockets, failed) = connect_waves(&server.addr, &token, &env.sb.conversation, n).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Readers record (seq, receive time) until the publisher's last event, then 3 s more.
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let mut readers = Vec::with_capacity(sockets.len());
+    for mut socket in sockets {
+        let stop = stop.clone();
+        readers.push(tokio::spawn(async move {
+            let mut received = Vec::new();
+            let stopped = stop.notified();
+            tokio::pin!(stopped);
+            loop {
+                tokio::select! {
+                    () = &mut stopped => break,
+                    frame = socket.next() => match frame {
+                        Some(Ok(Message::Text(text))) => {
+                            let at = Instant::now();
+                            if let Some(seq) = parse_seq(&text) {
+                                received.push((seq, at));
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    },
+                }
+            }
+            received
+        }));
+    }
+    let publishing = Arc::new(std::sync::atomic::AtomicBool::new(loaded));
+    let sent: Arc<Mutex<Vec<Option<Instant>>>> = Arc::new(Mutex::new(Vec::new()));
+    let publisher = {
+        let (http, addr, token) = (http.clone(), server.addr.clone(), token.clone());
+        let conversation = env.sb.conversation.clone();
+        let (publishing, sent) = (publishing.clone(), sent.clone());
+        let period = Duration::from_secs_f64(1.0 / args.interference_events_per_s.max(1) as f64);
+        tokio::spawn(async move {
+            let post = "mutation($c: ID!, $t: String!) { createMessage(input: { conversationId: $c, content: $t }) { id } }";
+            let mut tick = tokio::time::interval(period);
+            let mut seq = 0;
+            while publishing.load(std::sync::atomic::Ordering::Relaxed) {
+                tick.tick().await;
+                sent.lock().await.push(Some(Instant::now()));
+                gql(
+                    &http,
+                    &addr,
+                    Some(&token),
+                    post,
+                    json!({ "c": conversation, "t": format!("bench-{seq}") }),
+                )
+                .await?;
+                seq += 1;
+            }
+            anyhow::Ok(())
+        })
+    };
+    // The query load runs on its own thread and runtime, as another client would: in this
+    // process its requests would otherwise queue behind the subscribers' reader tasks. 2 s
+    // unmeasured first (warms the server's pools and caches, lets the event flow settle).
+    let queries = {
+        let (addr, token) = (server.addr.clone(), token.clone());
+        let (rate, secs) = (args.query_rate, args.query_secs);
+        tokio::task::spawn_blocking(move || -> Result<OpenLoop> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            Ok(runtime.block_on(async {
+                let http = reqwest::Client::new();
+                let _ = open_loop(&http, &addr, &token, rate, 2).await;
+                open_loop(&http, &addr, &token, rate, secs).await
+            }))
+        })
+        .await??
+    };
+    publishing.store(false, std::sync::atomic::Ordering::Relaxed);
+    publisher.await??;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.notify_waiters();
+    let sent = sent.lock().await.clone();
+    let expected = (n - failed) * sent.len();
+    let fanout = collect(readers, &sent, expected, failed).await?;
+    drop(server);
+    Ok(Interference {
+        queries,
+        delivered: fanout.latencies.len(),
+        expected,
+        delivery: fanout.latencies,
+        failed,
+    })
 }
 
 /// Creates the database, the account and the conversation every run subscribes to.
@@ -612,6 +827,16 @@ async fn setup(args: &Args, stamp: u128, log_dir: &Path) -> Result<(Switchboard,
         json!({ "c": contact["createContact"]["id"], "i": inbox["createInbox"]["id"] }),
     )
     .await?;
+    for i in 1..INTERFERENCE_CONTACTS {
+        gql(
+            &http,
+            &addr,
+            Some(&token),
+            "mutation($e: String!) { createContact(input: { name: \"Page\", email: $e }) { id } }",
+            json!({ "e": format!("page-{i}@example.com") }),
+        )
+        .await?;
+    }
     sb.conversation = conversation["createConversation"]["id"]
         .as_str()
         .context("conversation id")?
@@ -658,6 +883,10 @@ async fn main() -> Result<()> {
     let n = args.connections;
     let peers = [Peer::Switchboard, Peer::Bare];
     let mut report = String::new();
+    let mut memory_json = Vec::new();
+    let mut storm_json = Vec::new();
+    let mut fanout_json = Vec::new();
+    let mut interference_json = Vec::new();
 
     if args.phases.iter().any(|p| p == "memory") {
         let mut rows = String::new();
@@ -677,6 +906,11 @@ async fn main() -> Result<()> {
                     m.before_kib as f64 / 1024.0,
                     m.idle_kib as f64 / 1024.0,
                 );
+                memory_json.push(json!({
+                    "round": round, "system": peer.key(), "connections": m.connected,
+                    "failed": m.failed, "rss_before_kib": m.before_kib,
+                    "rss_after_kib": m.idle_kib, "per_connection_kib": kib,
+                }));
                 println!("memory {row}");
                 rows.push_str(&row);
                 rows.push('\n');
@@ -733,6 +967,12 @@ async fn main() -> Result<()> {
                     s.syn_retrans,
                     s.idle_kib as f64 / 1024.0,
                 );
+                storm_json.push(json!({
+                    "round": round, "system": peer.key(), "connections": n, "failures": failed,
+                    "p50_ms": percentile(&s.to_ack, 50.0), "p95_ms": percentile(&s.to_ack, 95.0),
+                    "p99_ms": percentile(&s.to_ack, 99.0), "wall_ms": s.wall_ms,
+                    "listen_overflows": s.overflows,
+                }));
                 println!("storm {row}");
                 rows.push_str(&row);
                 rows.push('\n');
@@ -810,6 +1050,15 @@ async fn main() -> Result<()> {
                         f.latencies.last().copied().unwrap_or(f64::NAN),
                         f.per_second,
                     );
+                    fanout_json.push(json!({
+                        "round": round, "system": if is_redis { "redis" } else { "switchboard" },
+                        "subscribers": subs, "expected": f.latencies.len() + f.lost,
+                        "delivered": f.latencies.len(), "lost": f.lost, "failed": f.failed,
+                        "p50_ms": percentile(&f.latencies, 50.0),
+                        "p99_ms": percentile(&f.latencies, 99.0),
+                        "messages_per_s": f.per_second,
+                        "rss_per_subscriber_kib": f.rss_per_subscriber_kib,
+                    }));
                     println!("fanout {row}");
                     rows.push_str(&row);
                     rows.push('\n');
@@ -863,6 +1112,87 @@ async fn main() -> Result<()> {
         );
     }
 
+    if args.phases.iter().any(|p| p == "interference") {
+        let mut rows = String::new();
+        let mut pooled: BTreeMap<bool, Vec<f64>> = BTreeMap::new();
+        let subs = args.interference_subscribers;
+        for round in 1..=args.rounds {
+            for loaded in [false, true] {
+                let label = format!(
+                    "interference-{round}-{}",
+                    if loaded { "loaded" } else { "alone" }
+                );
+                let r = interference(&env, loaded, &args, &label).await?;
+                let q = &r.queries.latencies;
+                let phase = if loaded { "loaded" } else { "alone" };
+                let row = format!(
+                    "| {round} | {phase} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} / {} | {:.1} / {:.1} |",
+                    q.len(),
+                    r.queries.errors,
+                    percentile(q, 50.0),
+                    percentile(q, 90.0),
+                    percentile(q, 99.0),
+                    q.last().copied().unwrap_or(f64::NAN),
+                    if loaded { subs - r.failed } else { 0 },
+                    r.delivered,
+                    r.expected,
+                    percentile(&r.delivery, 50.0),
+                    percentile(&r.delivery, 99.0),
+                );
+                println!("interference {row}");
+                interference_json.push(json!({
+                    "round": round, "phase": phase, "rate": args.query_rate,
+                    "requests": q.len() + r.queries.errors, "errors": r.queries.errors,
+                    "p50_ms": percentile(q, 50.0), "p90_ms": percentile(q, 90.0),
+                    "p99_ms": percentile(q, 99.0), "max_ms": q.last().copied(),
+                    "subscribers": if loaded { subs - r.failed } else { 0 },
+                    "events_per_s": if loaded { args.interference_events_per_s } else { 0 },
+                    "delivered": r.delivered, "expected": r.expected,
+                    "delivery_p50_ms": percentile(&r.delivery, 50.0),
+                    "delivery_p99_ms": percentile(&r.delivery, 99.0),
+                }));
+                rows.push_str(&row);
+                rows.push('\n');
+                pooled
+                    .entry(loaded)
+                    .or_default()
+                    .extend(r.queries.latencies);
+            }
+        }
+        for v in pooled.values_mut() {
+            v.sort_by(f64::total_cmp);
+        }
+        let alone = pooled.get(&false).cloned().unwrap_or_default();
+        let loaded = pooled.get(&true).cloned().unwrap_or_default();
+        let (a99, l99) = (percentile(&alone, 99.0), percentile(&loaded, 99.0));
+        let _ = write!(
+            report,
+            "## Interference: queries while subscribers receive events\n\n\
+             Each run on a fresh server. The contacts page (20 contacts, 8 fields, benchmark 1's \
+             query) is sent open loop at {} requests/s (each request on its own schedule; \
+             latency from the *scheduled* send time, so client-side queueing counts), 2 s \
+             unmeasured then {} s measured; every response checked (200, no errors, 20 rows). \
+             *Alone*: nothing else. *Loaded*: {subs} graphql-transport-ws subscribers of \
+             `messageCreated` on one conversation, and a `createMessage` over HTTP {} times a \
+             second, so each subscriber receives {} events/s ({} frames/s out of the server).\n\n\
+             | round | run | queries ok | bad | p50 ms | p90 ms | p99 ms | max ms | subscribers | delivered / expected | delivery p50 / p99 ms |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|\n{rows}\n\
+             | pooled rounds | alone | loaded | ratio | target |\n|---|---|---|---|---|\n\
+             | query p50 ms | {:.2} | {:.2} | {:.2}× | |\n\
+             | query p99 ms | {a99:.2} | {l99:.2} | {:.2}× | ≤ 1.5× alone: {} |\n\n",
+            args.query_rate,
+            args.query_secs,
+            args.interference_events_per_s,
+            args.interference_events_per_s,
+            subs as u64 * args.interference_events_per_s,
+            percentile(&alone, 50.0),
+            percentile(&loaded, 50.0),
+            percentile(&loaded, 50.0) / percentile(&alone, 50.0),
+            l99 / a99,
+            met(l99 <= 1.5 * a99),
+        );
+    }
+
     // Best effort: the servers are stopped, so the database can go.
     if let Ok(admin) = sea_orm::Database::connect(&args.postgres).await {
         let _ = sea_orm::ConnectionTrait::execute_unprepared(
@@ -888,6 +1218,28 @@ async fn main() -> Result<()> {
             .unwrap_or(0),
     );
     std::fs::write(&args.out, format!("{header}{report}"))?;
+    if let Some(dir) = args.json.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let command = format!(
+        "cargo run --release -p switchboard-bench --bin peers -- --connections {n} --rounds {} --phases {}",
+        args.rounds,
+        args.phases.join(","),
+    );
+    let machine = format!(
+        "{}; load average before {load_before}, after {load_after}; run time {elapsed:.0} s",
+        switchboard_bench::machine(),
+    );
+    let results = json!({
+        "written_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "machine": machine,
+        "command": command,
+        "memory": memory_json,
+        "storm": storm_json,
+        "fanout": fanout_json,
+        "interference": interference_json,
+    });
+    std::fs::write(&args.json, serde_json::to_string_pretty(&results)?)?;
     println!("wrote {} in {elapsed:.0} s", args.out.display());
     Ok(())
 }
