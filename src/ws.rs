@@ -88,14 +88,17 @@ pub async fn handler(
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
         .on_upgrade(move |socket| async move {
-            match realtime_runtime(state.app.config.realtime_threads) {
-                // Awaiting the handle keeps the connection's lifetime in this task as before.
-                Some(runtime) => {
-                    if let Err(err) = runtime.spawn(serve(socket, state, protocol)).await {
-                        tracing::error!(error = %err, "websocket task failed");
-                    }
-                }
-                None => serve(socket, state, protocol).await,
+            let threads = state.app.config.realtime_threads;
+            let connection = serve(socket, state, protocol);
+            // Spawned either way, so this task only holds the handle (not the connection's
+            // state, which would add its size to every idle socket).
+            let task = match realtime_runtime(threads) {
+                Some(runtime) => runtime.spawn(connection),
+                None => tokio::spawn(connection),
+            };
+            // Awaiting the handle keeps the connection's lifetime in this task as before.
+            if let Err(err) = task.await {
+                tracing::error!(error = %err, "websocket task failed");
             }
         })
 }
