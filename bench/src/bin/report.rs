@@ -1482,6 +1482,12 @@ fn main() -> Result<()> {
     for section in sections.iter().filter(|s| !s.is_empty()) {
         writeln!(md, "{section}")?;
     }
+    // Hand-written notes (what was changed to meet the targets, before/after figures) live next
+    // to the results and are carried over verbatim.
+    let notes_file = args.out.with_file_name("NOTES.md");
+    if let Ok(hand_written) = std::fs::read_to_string(&notes_file) {
+        writeln!(md, "{}", hand_written.trim_end())?;
+    }
     std::fs::write(&args.out, md.trim_end().to_owned() + "\n")
         .with_context(|| format!("writing {}", args.out.display()))?;
     for note in &notes {
