@@ -37,6 +37,26 @@ impl Drop for Process {
     }
 }
 
+impl Process {
+    /// Waits until the server answers `GET /readyz` with a success, polling every 100 ms up to
+    /// `tries` times.
+    pub async fn wait_ready(&self, tries: usize) -> Result<()> {
+        let http = reqwest::Client::new();
+        for _ in 0..tries {
+            if http
+                .get(format!("http://{}/readyz", self.addr))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("{} not ready after {tries} tries", self.addr)
+    }
+}
+
 /// A loopback port nobody listens on now.
 pub fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?

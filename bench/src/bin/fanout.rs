@@ -259,18 +259,8 @@ async fn main() -> Result<()> {
         child,
         addr: format!("127.0.0.1:{port}"),
     };
+    server.wait_ready(100).await?;
     let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if http
-            .get(format!("http://{}/readyz", server.addr))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let login = gql(
         &http,
         &server.addr,

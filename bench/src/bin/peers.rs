@@ -134,19 +134,10 @@ impl Switchboard {
             child,
             addr: format!("127.0.0.1:{port}"),
         };
-        let http = reqwest::Client::new();
-        for _ in 0..200 {
-            if http
-                .get(format!("http://{}/readyz", proc.addr))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return Ok(proc);
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        bail!("switchboard not ready (log: {})", log.display())
+        proc.wait_ready(200)
+            .await
+            .with_context(|| format!("switchboard not ready (log: {})", log.display()))?;
+        Ok(proc)
     }
 }
 
