@@ -137,6 +137,24 @@ fn fmt(x: f64) -> String {
     }
 }
 
+/// A Markdown table: each column's header and alignment (`---` or `---:`), then the rows.
+fn table(
+    md: &mut String,
+    columns: &[(&str, &str)],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> std::fmt::Result {
+    let line = |cells: &[&str]| format!("| {} |", cells.join(" | "));
+    let headers: Vec<&str> = columns.iter().map(|(header, _)| *header).collect();
+    let aligns: Vec<&str> = columns.iter().map(|(_, align)| *align).collect();
+    writeln!(md, "{}", line(&headers))?;
+    writeln!(md, "|{}|", aligns.join("|"))?;
+    for row in rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        writeln!(md, "{}", line(&cells))?;
+    }
+    Ok(())
+}
+
 fn opt(x: Option<f64>) -> String {
     x.map_or_else(|| "–".to_owned(), fmt)
 }
@@ -976,23 +994,27 @@ fn peers(
     if memory.is_empty() {
         writeln!(md, "Not measured in this run.\n")?;
     } else {
-        writeln!(
-            md,
-            "| round | server | connections | RSS before MiB | RSS idle MiB | KiB per connection |"
+        table(
+            &mut md,
+            &[
+                ("round", "---:"),
+                ("server", "---"),
+                ("connections", "---:"),
+                ("RSS before MiB", "---:"),
+                ("RSS idle MiB", "---:"),
+                ("KiB per connection", "---:"),
+            ],
+            memory.iter().map(|r| {
+                vec![
+                    opt(num(r, "round")),
+                    system_name(text(r, "system")).to_owned(),
+                    opt(num(r, "connections")),
+                    opt(num(r, "rss_before_kib").map(|k| k / 1024.0)),
+                    opt(num(r, "rss_after_kib").map(|k| k / 1024.0)),
+                    opt(num(r, "per_connection_kib")),
+                ]
+            }),
         )?;
-        writeln!(md, "|---:|---|---:|---:|---:|---:|")?;
-        for r in memory {
-            writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} |",
-                opt(num(r, "round")),
-                system_name(text(r, "system")),
-                opt(num(r, "connections")),
-                opt(num(r, "rss_before_kib").map(|k| k / 1024.0)),
-                opt(num(r, "rss_after_kib").map(|k| k / 1024.0)),
-                opt(num(r, "per_connection_kib")),
-            )?;
-        }
         writeln!(
             md,
             "\nMean of the rounds: Switchboard {} KiB, bare {} KiB per idle connection ({}).\n",
@@ -1089,24 +1111,27 @@ fn peers(
     if storm.is_empty() {
         writeln!(md, "Not measured in this run.\n")?;
     } else {
-        writeln!(
-            md,
-            "| round | server | connections | failures | p50 ms | p95 ms | p99 ms |"
+        table(
+            &mut md,
+            &[
+                ("round", "---:"),
+                ("server", "---"),
+                ("connections", "---:"),
+                ("failures", "---:"),
+                ("p50 ms", "---:"),
+                ("p95 ms", "---:"),
+                ("p99 ms", "---:"),
+            ],
+            storm.iter().map(|r| {
+                let mut row = vec![
+                    opt(num(r, "round")),
+                    system_name(text(r, "system")).to_owned(),
+                ];
+                let keys = ["connections", "failures", "p50_ms", "p95_ms", "p99_ms"];
+                row.extend(keys.iter().map(|key| opt(num(r, key))));
+                row
+            }),
         )?;
-        writeln!(md, "|---:|---|---:|---:|---:|---:|---:|")?;
-        for r in storm {
-            writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                opt(num(r, "round")),
-                system_name(text(r, "system")),
-                opt(num(r, "connections")),
-                opt(num(r, "failures")),
-                opt(num(r, "p50_ms")),
-                opt(num(r, "p95_ms")),
-                opt(num(r, "p99_ms")),
-            )?;
-        }
         writeln!(md, "\nRatios use the mean of the rounds' percentiles.\n")?;
         let keys = ["p50_ms", "p95_ms", "p99_ms"];
         let series: Vec<Bars> = ["switchboard", "bare"]
@@ -1278,32 +1303,40 @@ fn peers(
     if interference.is_empty() {
         writeln!(md, "Not measured in this run.\n")?;
     } else {
-        writeln!(
-            md,
-            "| round | phase | rate req/s | requests | errors | p50 ms | p90 ms | p99 ms | max ms | subscribers | events/s | delivered |"
+        let keys = [
+            "rate",
+            "requests",
+            "errors",
+            "p50_ms",
+            "p90_ms",
+            "p99_ms",
+            "max_ms",
+            "subscribers",
+            "events_per_s",
+            "delivered",
+        ];
+        table(
+            &mut md,
+            &[
+                ("round", "---:"),
+                ("phase", "---"),
+                ("rate req/s", "---:"),
+                ("requests", "---:"),
+                ("errors", "---:"),
+                ("p50 ms", "---:"),
+                ("p90 ms", "---:"),
+                ("p99 ms", "---:"),
+                ("max ms", "---:"),
+                ("subscribers", "---:"),
+                ("events/s", "---:"),
+                ("delivered", "---:"),
+            ],
+            interference.iter().map(|r| {
+                let mut row = vec![opt(num(r, "round")), text(r, "phase").to_owned()];
+                row.extend(keys.iter().map(|key| opt(num(r, key))));
+                row
+            }),
         )?;
-        writeln!(
-            md,
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-        )?;
-        for r in interference {
-            writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                opt(num(r, "round")),
-                text(r, "phase"),
-                opt(num(r, "rate")),
-                opt(num(r, "requests")),
-                opt(num(r, "errors")),
-                opt(num(r, "p50_ms")),
-                opt(num(r, "p90_ms")),
-                opt(num(r, "p99_ms")),
-                opt(num(r, "max_ms")),
-                opt(num(r, "subscribers")),
-                opt(num(r, "events_per_s")),
-                opt(num(r, "delivered")),
-            )?;
-        }
         writeln!(md)?;
         let keys = ["p50_ms", "p90_ms", "p99_ms"];
         let series: Vec<Bars> = [("alone", SWITCHBOARD), ("loaded", LOADED)]
