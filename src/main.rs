@@ -8,7 +8,7 @@ use switchboard::{
 };
 
 /// mimalloc rather than glibc's malloc: a request allocates and frees thousands of small
-/// objects across threads, where glibc spent a sixth of the CPU time (see bench/README.md).
+/// objects across threads, where glibc spent a sixth of the CPU time (see bench/NOTES.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
