@@ -32,6 +32,7 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 use crate::{
     app::HttpState,
     auth::{
+        access,
         jwt::bearer,
         viewer::{Auth, UserViewer, Viewer},
     },
@@ -55,12 +56,12 @@ const PREFLIGHT_HEADERS: [&str; 3] = [
 
 /// The administrator a file download (export, failed rows) is for, from the same bearer token
 /// as GraphQL; `forbidden` says why anyone else is refused.
-pub fn download_admin(
+pub async fn download_admin(
     state: &HttpState,
     headers: &HeaderMap,
     forbidden: &str,
 ) -> Result<UserViewer, AppError> {
-    let viewer = match authenticate(state, headers) {
+    let viewer = match access::resolve(&state.app, authenticate(state, headers)).await {
         Auth::Authenticated(Viewer::User(user)) => user,
         Auth::Authenticated(Viewer::Contact(_)) => {
             return Err(AppError::Forbidden("downloads need a user token".into()));
@@ -267,7 +268,7 @@ async fn execute(state: &HttpState, headers: &HeaderMap, batch: BatchRequest) ->
             "the request has no `query` (nor a `persistedQuery` extension)",
         );
     }
-    let auth = authenticate(state, headers);
+    let auth = access::resolve(&state.app, authenticate(state, headers)).await;
     let response = state.executor.execute_batch(batch.data(auth)).await;
     let outcome = if response.is_ok() { "ok" } else { "error" };
     state

@@ -36,6 +36,7 @@ use futures_util::{SinkExt, StreamExt, future};
 use crate::{
     app::HttpState,
     auth::{
+        access,
         jwt::bearer,
         viewer::{Auth, Viewer},
     },
@@ -173,7 +174,8 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
     let init_slot = viewer_slot.clone();
     let graphql = async_graphql::http::WebSocket::new(state.executor.clone(), input, protocol)
         .on_connection_init(move |payload| async move {
-            match authenticate_init(&init_state, &payload) {
+            let auth = authenticate_init(&init_state, &payload);
+            match access::resolve(&init_state.app, auth).await {
                 Auth::Authenticated(viewer) => {
                     if let Ok(mut slot) = init_slot.lock() {
                         *slot = Some(viewer);

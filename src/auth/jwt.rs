@@ -91,27 +91,35 @@ impl JwtKeys {
 
     /// Verifies a token and returns the viewer it names.
     pub fn decode(&self, token: &str) -> Result<Viewer, TokenError> {
+        self.decode_expiring(token).map(|(viewer, _)| viewer)
+    }
+
+    /// Verifies a token and returns the viewer it names and when it expires (Unix seconds),
+    /// for connections that outlive a request.
+    pub fn decode_expiring(&self, token: &str) -> Result<(Viewer, i64), TokenError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|err| match err.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
             })?;
         let claims = data.claims;
+        let exp = claims.exp;
         let (kind, id) = claims.sub.split_once(':').ok_or(TokenError::Invalid)?;
         let id: i64 = id.parse().map_err(|_| TokenError::Invalid)?;
-        match (kind, claims.role, claims.contact_inbox) {
-            ("user", Some(role), None) => Ok(Viewer::User(UserViewer {
+        let viewer = match (kind, claims.role, claims.contact_inbox) {
+            ("user", Some(role), None) => Viewer::User(UserViewer {
                 user_id: id,
                 account_id: claims.account,
                 role: Role::try_from_value(&role).map_err(|_| TokenError::Invalid)?,
-            })),
-            ("contact", None, Some(contact_inbox_id)) => Ok(Viewer::Contact(ContactViewer {
+            }),
+            ("contact", None, Some(contact_inbox_id)) => Viewer::Contact(ContactViewer {
                 contact_id: id,
                 contact_inbox_id,
                 account_id: claims.account,
-            })),
-            _ => Err(TokenError::Invalid),
-        }
+            }),
+            _ => return Err(TokenError::Invalid),
+        };
+        Ok((viewer, exp))
     }
 }
 

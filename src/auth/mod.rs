@@ -1,6 +1,7 @@
 //! Identity: tokens, passwords, the viewer, roles, and the user-facing operations
 //! (`login`, `me`, `agents`, `createAgent`, `setAvailability`).
 
+pub mod access;
 pub mod guard;
 pub mod jwt;
 pub mod password;

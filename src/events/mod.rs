@@ -40,6 +40,9 @@ pub struct Event {
 pub enum EventPayload {
     /// Someone's presence or availability in the account changed: recompute the snapshot.
     PresenceChanged,
+    /// A user's membership of the account changed (removed, role changed): their open
+    /// websockets re-check access at once (`auth::access`).
+    AccessChanged { user_id: i64 },
     /// A contact was created, updated, merged or deleted.
     ContactChanged {
         kind: crate::contacts::types::ContactEventKind,

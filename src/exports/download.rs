@@ -64,7 +64,9 @@ pub async fn contacts_csv(
         &state,
         &headers,
         "exporting contacts needs the administrator role",
-    ) {
+    )
+    .await
+    {
         Ok(viewer) => viewer,
         Err(err) => return error(err),
     };

@@ -34,7 +34,8 @@ pub async fn failed_rows(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let viewer = match download_admin(&state, &headers, "imports need the administrator role") {
+    let viewer = match download_admin(&state, &headers, "imports need the administrator role").await
+    {
         Ok(viewer) => viewer,
         Err(err) => return error(err),
     };

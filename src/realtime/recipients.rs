@@ -16,6 +16,8 @@ pub fn may_receive(viewer: &Viewer, event: &Event) -> bool {
     match viewer {
         Viewer::User(user) => match &event.payload {
             EventPayload::Typing { sender, .. } => *sender != Sender::User(user.user_id),
+            // Internal: tells sockets to re-check access; no subscription delivers it.
+            EventPayload::AccessChanged { .. } => false,
             _ => true,
         },
         Viewer::Contact(contact) => {
@@ -45,6 +47,7 @@ pub fn may_receive(viewer: &Viewer, event: &Event) -> bool {
                 } => own(*contact_id) && !private && *sender != Sender::Contact(contact.contact_id),
                 EventPayload::PresenceChanged => true,
                 EventPayload::ConversationUpdated { .. }
+                | EventPayload::AccessChanged { .. }
                 | EventPayload::ContactChanged { .. }
                 | EventPayload::DataImportProgress { .. } => false,
             }

@@ -266,6 +266,11 @@ async fn render_payload(
             );
             (name.into(), data)
         }
+        EventPayload::AccessChanged { .. } => {
+            return Err(crate::error::AppError::Internal(anyhow::anyhow!(
+                "access events are internal and never rendered"
+            )));
+        }
         EventPayload::DataImportProgress { data_import } => (
             "data_import.progress".into(),
             json!({

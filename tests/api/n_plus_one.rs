@@ -85,6 +85,6 @@ async fn a_page_costs_a_constant_number_of_statements() {
         "statements for 2 vs 20 contacts: {costs:?}"
     );
     // page + count + labels + notes + note authors + contact inboxes (joined with their inboxes)
-    // + account inboxes
-    assert!(costs[1] <= 7, "a page costs {} statements", costs[1]);
+    // + account inboxes, + the viewer's membership (src/auth/access.rs; cached up to a second)
+    assert!(costs[1] <= 8, "a page costs {} statements", costs[1]);
 }
