@@ -14,7 +14,7 @@ use axum::{
 };
 use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Semaphore};
 use tokio_util::sync::CancellationToken;
 use tower_http::{cors::CorsLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
 
@@ -55,6 +55,8 @@ pub struct AppState {
 pub struct HttpState {
     pub app: Arc<AppState>,
     pub executor: Executor,
+    /// Slots of multipart uploads being read (`MAX_CONCURRENT_UPLOADS`).
+    pub uploads: Arc<Semaphore>,
 }
 
 /// A server ready to serve: connections opened, migrations applied.
@@ -115,8 +117,13 @@ impl App {
             shutdown,
         });
         let executor = Executor::new(build_schema(app.clone()));
+        let uploads = Arc::new(Semaphore::new(app.config.max_concurrent_uploads));
         Ok(Self {
-            state: HttpState { app, executor },
+            state: HttpState {
+                app,
+                executor,
+                uploads,
+            },
         })
     }
 
