@@ -1,7 +1,11 @@
 //! The application: state, router, and `run(listener, shutdown)` — the seam that `main`, the
 //! tests and the benchmarks all start the very same server through.
 
-use std::{future::Future, sync::Arc, time::Instant};
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use async_graphql::dataloader::DataLoader;
 use axum::{
@@ -77,17 +81,22 @@ impl App {
         let shutdown = CancellationToken::new();
         let (bus, redis) = match config.redis_url() {
             Some(redis_url) => {
-                let (conn, pushes) = events::connect_redis(redis_url).await?;
+                let settings = events::RedisSettings {
+                    timeout: Duration::from_millis(config.redis_timeout_ms),
+                    queue: config.publish_queue_length,
+                };
+                let (conn, pushes) = events::connect_redis(redis_url, settings.timeout).await?;
                 let bus = EventBus::redis(
                     conn,
                     pushes,
                     &config.redis_prefix,
+                    settings,
                     metrics.clone(),
                     shutdown.clone(),
                 )
                 .await?;
                 // Commands (presence, readiness) on a connection of their own.
-                let commands = events::connect_redis_commands(redis_url).await?;
+                let commands = events::connect_redis_commands(redis_url, settings.timeout).await?;
                 (bus, Some(commands))
             }
             None => (EventBus::in_process(metrics.clone()), None),
@@ -102,7 +111,11 @@ impl App {
         let keys = JwtKeys::new(secret.as_bytes(), config.token_ttl_secs);
         let loader = loaders::build(db.clone());
         let presence = match &redis {
-            Some(conn) => PresenceStore::redis(conn.clone(), &config.redis_prefix),
+            Some(conn) => PresenceStore::redis(
+                conn.clone(),
+                &config.redis_prefix,
+                Duration::from_millis(config.redis_timeout_ms),
+            ),
             None => PresenceStore::memory(),
         };
         let app = Arc::new(AppState {
@@ -183,10 +196,16 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database and (if configured) Redis answer.
+/// Ready when the database and (if configured) Redis answer, each within
+/// `READINESS_TIMEOUT_MS`; both are asked at once, so the answer comes within that time even
+/// while one hangs (a pool acquiring a connection to a dead database would wait much longer).
 async fn readyz(State(state): State<HttpState>) -> Response {
-    let database = db::is_ready(&state.app.db).await;
-    let bus = state.app.bus.is_ready().await;
+    let timeout = Duration::from_millis(state.app.config.readiness_timeout_ms);
+    let (database, bus) = tokio::join!(
+        tokio::time::timeout(timeout, db::is_ready(&state.app.db)),
+        tokio::time::timeout(timeout, state.app.bus.is_ready()),
+    );
+    let (database, bus) = (database.unwrap_or(false), bus.unwrap_or(false));
     let body = serde_json::json!({
         "database": if database { "ok" } else { "unavailable" },
         "events": if bus { "ok" } else { "unavailable" },

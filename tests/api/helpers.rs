@@ -125,6 +125,16 @@ async fn postgres_template(base: &str) -> String {
         .clone()
 }
 
+/// Starts a server on a database the test manages itself (a private PostgreSQL).
+pub async fn spawn_app_on(database_url: String) -> TestApp {
+    spawn_with(
+        Config::for_tests(database_url, None, unique("sbtest")),
+        None,
+        None,
+    )
+    .await
+}
+
 /// Starts another server on the same database and Redis as `other` (multi-instance tests).
 pub async fn spawn_sibling(other: &TestApp) -> TestApp {
     spawn_with(other.config.clone(), None, None).await
@@ -492,10 +502,17 @@ impl RedisServer {
     /// Kills the server and starts a new one on the same port (no data survives).
     pub async fn restart(&mut self) {
         self.kill();
+        self.start_again().await;
+    }
+
+    /// Starts the server again after [`kill`](Self::kill), on the same port; returns once it
+    /// accepts connections.
+    pub async fn start_again(&mut self) {
         assert!(self.spawn().await, "redis-server restarts");
     }
 
-    fn kill(&mut self) {
+    /// Kills the server (as a crash would) and waits until it has exited.
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
