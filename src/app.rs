@@ -26,6 +26,7 @@ use crate::{
     auth::jwt::JwtKeys,
     config::Config,
     db,
+    error::code,
     events::{self, EventBus},
     executor::Executor,
     exports, graphiql,
@@ -148,7 +149,14 @@ impl App {
     /// The router with every route and layer.
     pub fn router(&self) -> Router {
         let config = &self.state.app.config;
-        let body_limit = config.max_upload_bytes.max(config.max_body_bytes) + 64 * 1024;
+        // Above the largest multipart request (`operations` and `map` up to MAX_BODY_BYTES
+        // each, one file up to MAX_UPLOAD_BYTES, part headers), whose parts the handler
+        // bounds itself with messages naming them.
+        let body_limit = config
+            .max_body_bytes
+            .saturating_mul(2)
+            .saturating_add(config.max_upload_bytes)
+            .saturating_add(256 * 1024);
         Router::new()
             .route("/graphql", get(http::get).post(http::post))
             .route("/graphql/ws", get(ws::handler))
@@ -161,6 +169,7 @@ impl App {
             // The handlers bound JSON bodies and uploads themselves; this is the outer cap.
             .layer(DefaultBodyLimit::disable())
             .layer(RequestBodyLimitLayer::new(body_limit))
+            .layer(middleware::map_response(coded_outer_refusal))
             .layer(CorsLayer::permissive().max_age(std::time::Duration::from_secs(3600)))
             .layer(middleware::from_fn_with_state(self.state.clone(), track))
             .layer(TraceLayer::new_for_http())
@@ -190,6 +199,23 @@ impl App {
         self.state.app.db.clone().close().await?;
         Ok(())
     }
+}
+
+/// The outer body cap answers a declared length above it with a plain-text 413; give that
+/// answer the code every other refusal carries.
+async fn coded_outer_refusal(response: Response) -> Response {
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/plain"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && plain {
+        return http::request_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code::PAYLOAD_TOO_LARGE,
+            "the request body is too large",
+        );
+    }
+    response
 }
 
 async fn healthz() -> &'static str {

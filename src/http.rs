@@ -121,7 +121,7 @@ pub fn authenticate(state: &HttpState, headers: &HeaderMap) -> Auth {
 }
 
 /// A request-level error response (the request never reached the executor).
-fn request_error(status: StatusCode, error_code: &str, message: &str) -> Response {
+pub(crate) fn request_error(status: StatusCode, error_code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": error_code } }] });
     let mut response = (status, axum::Json(body)).into_response();
     if status == StatusCode::METHOD_NOT_ALLOWED {

@@ -159,6 +159,21 @@ async fn oversized_json_bodies_are_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
+
+    // A declared length above every limit is refused before anything is read, with a code.
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{{",
+        app.addr,
+        1u64 << 40
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let response = read_response(&mut stream).await;
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains("PAYLOAD_TOO_LARGE"), "{response}");
 }
 
 #[tokio::test]
