@@ -1,7 +1,11 @@
 //! The application: state, router, and `run(listener, shutdown)` — the seam that `main`, the
 //! tests and the benchmarks all start the very same server through.
 
-use std::{future::Future, sync::Arc, time::Instant};
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use async_graphql::dataloader::DataLoader;
 use axum::{
@@ -14,7 +18,7 @@ use axum::{
 };
 use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Semaphore};
 use tokio_util::sync::CancellationToken;
 use tower_http::{cors::CorsLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
 
@@ -22,6 +26,7 @@ use crate::{
     auth::jwt::JwtKeys,
     config::Config,
     db,
+    error::code,
     events::{self, EventBus},
     executor::Executor,
     exports, graphiql,
@@ -55,6 +60,8 @@ pub struct AppState {
 pub struct HttpState {
     pub app: Arc<AppState>,
     pub executor: Executor,
+    /// Slots of multipart uploads being read (`MAX_CONCURRENT_UPLOADS`).
+    pub uploads: Arc<Semaphore>,
 }
 
 /// A server ready to serve: connections opened, migrations applied.
@@ -75,17 +82,22 @@ impl App {
         let shutdown = CancellationToken::new();
         let (bus, redis) = match config.redis_url() {
             Some(redis_url) => {
-                let (conn, pushes) = events::connect_redis(redis_url).await?;
+                let settings = events::RedisSettings {
+                    timeout: Duration::from_millis(config.redis_timeout_ms),
+                    queue: config.publish_queue_length,
+                };
+                let (conn, pushes) = events::connect_redis(redis_url, settings.timeout).await?;
                 let bus = EventBus::redis(
                     conn,
                     pushes,
                     &config.redis_prefix,
+                    settings,
                     metrics.clone(),
                     shutdown.clone(),
                 )
                 .await?;
                 // Commands (presence, readiness) on a connection of their own.
-                let commands = events::connect_redis_commands(redis_url).await?;
+                let commands = events::connect_redis_commands(redis_url, settings.timeout).await?;
                 (bus, Some(commands))
             }
             None => (EventBus::in_process(metrics.clone()), None),
@@ -100,7 +112,11 @@ impl App {
         let keys = JwtKeys::new(secret.as_bytes(), config.token_ttl_secs);
         let loader = loaders::build(db.clone());
         let presence = match &redis {
-            Some(conn) => PresenceStore::redis(conn.clone(), &config.redis_prefix),
+            Some(conn) => PresenceStore::redis(
+                conn.clone(),
+                &config.redis_prefix,
+                Duration::from_millis(config.redis_timeout_ms),
+            ),
             None => PresenceStore::memory(),
         };
         let app = Arc::new(AppState {
@@ -115,8 +131,13 @@ impl App {
             shutdown,
         });
         let executor = Executor::new(build_schema(app.clone()));
+        let uploads = Arc::new(Semaphore::new(app.config.max_concurrent_uploads));
         Ok(Self {
-            state: HttpState { app, executor },
+            state: HttpState {
+                app,
+                executor,
+                uploads,
+            },
         })
     }
 
@@ -128,7 +149,14 @@ impl App {
     /// The router with every route and layer.
     pub fn router(&self) -> Router {
         let config = &self.state.app.config;
-        let body_limit = config.max_upload_bytes.max(config.max_body_bytes) + 64 * 1024;
+        // Above the largest multipart request (`operations` and `map` up to MAX_BODY_BYTES
+        // each, one file up to MAX_UPLOAD_BYTES, part headers), whose parts the handler
+        // bounds itself with messages naming them.
+        let body_limit = config
+            .max_body_bytes
+            .saturating_mul(2)
+            .saturating_add(config.max_upload_bytes)
+            .saturating_add(256 * 1024);
         Router::new()
             .route("/graphql", get(http::get).post(http::post))
             .route("/graphql/ws", get(ws::handler))
@@ -141,6 +169,7 @@ impl App {
             // The handlers bound JSON bodies and uploads themselves; this is the outer cap.
             .layer(DefaultBodyLimit::disable())
             .layer(RequestBodyLimitLayer::new(body_limit))
+            .layer(middleware::map_response(coded_outer_refusal))
             .layer(CorsLayer::permissive().max_age(std::time::Duration::from_secs(3600)))
             .layer(middleware::from_fn_with_state(self.state.clone(), track))
             .layer(TraceLayer::new_for_http())
@@ -172,14 +201,37 @@ impl App {
     }
 }
 
+/// The outer body cap answers a declared length above it with a plain-text 413; give that
+/// answer the code every other refusal carries.
+async fn coded_outer_refusal(response: Response) -> Response {
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/plain"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && plain {
+        return http::request_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code::PAYLOAD_TOO_LARGE,
+            "the request body is too large",
+        );
+    }
+    response
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database and (if configured) Redis answer.
+/// Ready when the database and (if configured) Redis answer, each within
+/// `READINESS_TIMEOUT_MS`; both are asked at once, so the answer comes within that time even
+/// while one hangs (a pool acquiring a connection to a dead database would wait much longer).
 async fn readyz(State(state): State<HttpState>) -> Response {
-    let database = db::is_ready(&state.app.db).await;
-    let bus = state.app.bus.is_ready().await;
+    let timeout = Duration::from_millis(state.app.config.readiness_timeout_ms);
+    let (database, bus) = tokio::join!(
+        tokio::time::timeout(timeout, db::is_ready(&state.app.db)),
+        tokio::time::timeout(timeout, state.app.bus.is_ready()),
+    );
+    let (database, bus) = (database.unwrap_or(false), bus.unwrap_or(false));
     let body = serde_json::json!({
         "database": if database { "ok" } else { "unavailable" },
         "events": if bus { "ok" } else { "unavailable" },

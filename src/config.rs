@@ -64,6 +64,37 @@ pub struct Config {
     /// Largest accepted JSON request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
+    /// Most multipart uploads read at once by this process; more are refused with 503 and
+    /// `Retry-After`, so that slow or large uploads cannot pile up on disk and in buffers.
+    #[arg(
+        long,
+        env = "MAX_CONCURRENT_UPLOADS",
+        default_value_t = 4,
+        global = true
+    )]
+    pub max_concurrent_uploads: usize,
+    /// Longest a request waits on Redis (connecting or answering), in milliseconds; past it the
+    /// operation goes on without Redis (events are delivered on this instance only).
+    #[arg(long, env = "REDIS_TIMEOUT_MS", default_value_t = 500, global = true)]
+    pub redis_timeout_ms: u64,
+    /// Longest each readiness check (database, Redis) may take, in milliseconds; the checks run
+    /// concurrently, so `/readyz` answers within about this time.
+    #[arg(
+        long,
+        env = "READINESS_TIMEOUT_MS",
+        default_value_t = 500,
+        global = true
+    )]
+    pub readiness_timeout_ms: u64,
+    /// Events waiting to be published to Redis; when it is full (Redis slow or down), further
+    /// events are delivered to this instance's subscribers only.
+    #[arg(
+        long,
+        env = "PUBLISH_QUEUE_LENGTH",
+        default_value_t = 4096,
+        global = true
+    )]
+    pub publish_queue_length: usize,
     /// Database pool size.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, global = true)]
     pub database_pool_size: u32,
@@ -214,6 +245,10 @@ impl Config {
             log_format: LogFormat::Text,
             max_upload_bytes: 64 * 1024 * 1024,
             max_body_bytes: 1024 * 1024,
+            max_concurrent_uploads: 4,
+            redis_timeout_ms: 500,
+            readiness_timeout_ms: 500,
+            publish_queue_length: 4096,
             database_pool_size: 5,
             realtime_threads: 0,
             import_dir,

@@ -22,6 +22,19 @@ pub mod code {
     /// Apollo's code for a persisted-query hash this instance does not know: the client sends
     /// the query with its hash again.
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+
+    // HTTP-level codes: the request was refused before it reached the executor (src/http.rs);
+    // each goes with the HTTP status of the same name.
+    /// 400: not a GraphQL-over-HTTP request (bad JSON, no query, a malformed multipart body).
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    /// 413: a body, `operations`/`map` part or file above its limit.
+    pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    /// 415: neither JSON nor multipart.
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+    /// 405: a mutation or subscription sent by GET.
+    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+    /// 503 with `Retry-After`: `MAX_CONCURRENT_UPLOADS` uploads are already being read.
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
 }
 
 /// An error of the domain, with what the client may know about it.

@@ -4,8 +4,12 @@
 //!
 //! - `GET /graphql?query=…` runs queries only; a mutation or subscription is 405.
 //! - `POST /graphql` takes `application/json` (bounded by `MAX_BODY_BYTES`) or
-//!   `multipart/form-data` (the GraphQL multipart request spec, bounded by `MAX_UPLOAD_BYTES`,
-//!   one file per request) with a preflight header; anything else is 415.
+//!   `multipart/form-data` (the GraphQL multipart request spec: `operations` and `map` bounded
+//!   by `MAX_BODY_BYTES`, one file bounded by `MAX_UPLOAD_BYTES` and kept on disk) with a
+//!   preflight header; anything else is 415. A multipart request is authenticated before any
+//!   of its body is read: only administrators have an operation taking a file, so anyone else
+//!   is refused (401/403) at once, and at most `MAX_CONCURRENT_UPLOADS` are read at a time
+//!   (503 with `Retry-After` beyond).
 //! - Responses are `application/graphql-response+json` when the client accepts it (request
 //!   errors are then 400, as the GraphQL-over-HTTP spec says), `application/json` otherwise.
 //!   A request error (parse or validation failure: nothing executed) has no `data` entry.
@@ -14,9 +18,10 @@
 //! `examples/web/run-checks.sh` runs graphql-http's GraphQL-over-HTTP audit against a live
 //! server: it fails on any MUST audit, and the SHOULD and MAY audits pass too.
 
+mod multipart;
+
 use async_graphql::{
     BatchRequest, BatchResponse, Executor as _, Request,
-    http::MultipartOptions,
     parser::types::{DocumentOperations, OperationType},
 };
 use axum::{
@@ -25,9 +30,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
-use futures_util::TryStreamExt;
 use serde_json::json;
-use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use crate::{
     app::HttpState,
@@ -118,13 +121,18 @@ pub fn authenticate(state: &HttpState, headers: &HeaderMap) -> Auth {
 }
 
 /// A request-level error response (the request never reached the executor).
-fn request_error(status: StatusCode, error_code: &str, message: &str) -> Response {
+pub(crate) fn request_error(status: StatusCode, error_code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": error_code } }] });
     let mut response = (status, axum::Json(body)).into_response();
     if status == StatusCode::METHOD_NOT_ALLOWED {
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     response
 }
@@ -137,12 +145,14 @@ pub async fn get(State(state): State<HttpState>, headers: HeaderMap, uri: Uri) -
     }
     let request = match async_graphql::http::parse_query_string(query) {
         Ok(request) => request,
-        Err(err) => return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &err.to_string()),
+        Err(err) => {
+            return request_error(StatusCode::BAD_REQUEST, code::BAD_REQUEST, &err.to_string());
+        }
     };
     if !is_query(&state, &request) {
         return request_error(
             StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
+            code::METHOD_NOT_ALLOWED,
             "only queries may be sent with GET; send mutations and subscriptions with POST",
         );
     }
@@ -182,7 +192,7 @@ pub async fn post(State(state): State<HttpState>, headers: HeaderMap, body: Body
             else {
                 return request_error(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
+                    code::PAYLOAD_TOO_LARGE,
                     "the request body is too large",
                 );
             };
@@ -191,84 +201,137 @@ pub async fn post(State(state): State<HttpState>, headers: HeaderMap, body: Body
                 Err(err) => {
                     return request_error(
                         StatusCode::BAD_REQUEST,
-                        "BAD_REQUEST",
+                        code::BAD_REQUEST,
                         &format!("the body is not a GraphQL request: {err}"),
                     );
                 }
             }
         }
         Some(("multipart", "form-data")) => {
-            if !PREFLIGHT_HEADERS
-                .iter()
-                .any(|name| headers.contains_key(*name))
-            {
-                return request_error(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
-                    "multipart requests must carry a `GraphQL-Require-Preflight` (or \
-                     `Apollo-Require-Preflight`) header",
-                );
-            }
-            let options = MultipartOptions::default()
-                .max_file_size(state.app.config.max_upload_bytes)
-                .max_num_files(MAX_FILES);
-            let reader = tokio_util::io::StreamReader::new(
-                body.into_data_stream().map_err(std::io::Error::other),
-            )
-            .compat();
-            match async_graphql::http::receive_batch_body(Some(&content_type), reader, options)
-                .await
-            {
-                // MultipartOptions bounds only the total size by the file count; count here.
-                Ok(batch) if batch.iter().map(|r| r.uploads.len()).sum::<usize>() > MAX_FILES => {
-                    return request_error(
-                        StatusCode::BAD_REQUEST,
-                        "BAD_REQUEST",
-                        &format!("at most {MAX_FILES} file may be uploaded per request"),
-                    );
-                }
-                Ok(batch) => batch,
-                Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
-                    return request_error(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "PAYLOAD_TOO_LARGE",
-                        "the upload is too large",
-                    );
-                }
-                Err(err) => {
-                    return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &err.to_string());
-                }
-            }
+            return post_multipart(&state, &headers, &content_type, body).await;
         }
         _ => {
             return request_error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
+                code::UNSUPPORTED_MEDIA_TYPE,
                 "send GraphQL requests as application/json (or multipart/form-data for uploads)",
             );
         }
     };
-    if let BatchRequest::Batch(requests) = &batch
-        && (requests.is_empty() || requests.len() > MAX_BATCH)
-    {
-        return request_error(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            &format!("a batch must hold 1 to {MAX_BATCH} operations"),
-        );
+    if let Some(refused) = refuse_batch(&batch) {
+        return refused;
     }
     execute(&state, &headers, batch).await
 }
 
-async fn execute(state: &HttpState, headers: &HeaderMap, batch: BatchRequest) -> Response {
-    if batch.iter().any(lacks_query) {
+/// A batch of no operation or too many.
+fn refuse_batch(batch: &BatchRequest) -> Option<Response> {
+    match batch {
+        BatchRequest::Batch(requests) if requests.is_empty() || requests.len() > MAX_BATCH => {
+            Some(request_error(
+                StatusCode::BAD_REQUEST,
+                code::BAD_REQUEST,
+                &format!("a batch must hold 1 to {MAX_BATCH} operations"),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// `POST /graphql` with a multipart body: who asks is settled from the headers before a byte
+/// of the body is read, then a slot among `MAX_CONCURRENT_UPLOADS`, held until the operation
+/// has run (the file lives on disk until then).
+async fn post_multipart(
+    state: &HttpState,
+    headers: &HeaderMap,
+    content_type: &str,
+    body: Body,
+) -> Response {
+    if !PREFLIGHT_HEADERS
+        .iter()
+        .any(|name| headers.contains_key(*name))
+    {
         return request_error(
             StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "the request has no `query` (nor a `persistedQuery` extension)",
+            code::BAD_REQUEST,
+            "multipart requests must carry a `GraphQL-Require-Preflight` (or \
+             `Apollo-Require-Preflight`) header",
         );
     }
     let auth = access::resolve(&state.app, authenticate(state, headers)).await;
+    let refusal = match &auth {
+        Auth::Authenticated(Viewer::User(user)) if user.is_admin() => None,
+        Auth::Authenticated(_) => Some(AppError::Forbidden(
+            "uploads are for administrators (importContacts)".into(),
+        )),
+        Auth::Anonymous => Some(AppError::Unauthenticated(
+            "uploads need an access token".into(),
+        )),
+        Auth::Refused(reason) => Some(AppError::Unauthenticated(reason.clone())),
+    };
+    if let Some(err) = refusal {
+        // Answered without reading the body; the connection is closed after the response.
+        return download_error(err);
+    }
+    let Ok(_slot) = state.uploads.clone().try_acquire_owned() else {
+        return request_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::SERVICE_UNAVAILABLE,
+            "too many uploads are in progress; retry shortly",
+        );
+    };
+    let config = &state.app.config;
+    let limits = multipart::Limits {
+        fields: config.max_body_bytes,
+        file: config.max_upload_bytes,
+        files: MAX_FILES,
+    };
+    let batch = match multipart::read(content_type, body, limits).await {
+        Ok(batch) => batch,
+        Err(multipart::Refusal::TooLarge(message)) => {
+            return request_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code::PAYLOAD_TOO_LARGE,
+                &message,
+            );
+        }
+        Err(multipart::Refusal::Malformed(message)) => {
+            return request_error(StatusCode::BAD_REQUEST, code::BAD_REQUEST, &message);
+        }
+        Err(multipart::Refusal::Io(err)) => {
+            tracing::error!(error = %err, "keeping an uploaded file failed");
+            return request_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                code::INTERNAL_SERVER_ERROR,
+                "Internal server error",
+            );
+        }
+    };
+    if let Some(refused) = refuse_batch(&batch) {
+        return refused;
+    }
+    execute_as(state, headers, batch, auth).await
+}
+
+async fn execute(state: &HttpState, headers: &HeaderMap, batch: BatchRequest) -> Response {
+    let auth = access::resolve(&state.app, authenticate(state, headers)).await;
+    execute_as(state, headers, batch, auth).await
+}
+
+/// Runs a batch as `auth` (already resolved against the database).
+async fn execute_as(
+    state: &HttpState,
+    headers: &HeaderMap,
+    batch: BatchRequest,
+    auth: Auth,
+) -> Response {
+    if batch.iter().any(lacks_query) {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            code::BAD_REQUEST,
+            "the request has no `query` (nor a `persistedQuery` extension)",
+        );
+    }
     let response = state.executor.execute_batch(batch.data(auth)).await;
     let outcome = if response.is_ok() { "ok" } else { "error" };
     state

@@ -160,3 +160,72 @@ pub fn instrument(db: &mut sea_orm::DatabaseConnection, metrics: Arc<Metrics>) {
         }
     });
 }
+
+/// A log line repeated by many tasks (every websocket's heartbeat during a Redis outage)
+/// written at most once per interval per process; the occurrences in between are counted and
+/// reported with the next line written.
+pub struct Throttle {
+    interval: std::time::Duration,
+    state: std::sync::Mutex<ThrottleState>,
+}
+
+struct ThrottleState {
+    last: Option<std::time::Instant>,
+    suppressed: u64,
+}
+
+impl Throttle {
+    /// At most one line per `interval`.
+    pub const fn new(interval: std::time::Duration) -> Self {
+        Self {
+            interval,
+            state: std::sync::Mutex::new(ThrottleState {
+                last: None,
+                suppressed: 0,
+            }),
+        }
+    }
+
+    /// `Some(occurrences suppressed since the last line)` when this one is to be logged.
+    pub fn allow(&self) -> Option<u64> {
+        self.allow_at(std::time::Instant::now())
+    }
+
+    fn allow_at(&self, now: std::time::Instant) -> Option<u64> {
+        // A poisoned lock only means a panic elsewhere mid-update of two counters: log anyway.
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match state.last {
+            Some(last) if now.duration_since(last) < self.interval => {
+                state.suppressed += 1;
+                None
+            }
+            _ => {
+                state.last = Some(now);
+                Some(std::mem::take(&mut state.suppressed))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::Throttle;
+
+    #[test]
+    fn a_throttle_logs_once_per_interval_and_counts_the_rest() {
+        let throttle = Throttle::new(Duration::from_secs(10));
+        let start = Instant::now();
+        assert_eq!(throttle.allow_at(start), Some(0));
+        for second in 1..10 {
+            assert_eq!(throttle.allow_at(start + Duration::from_secs(second)), None);
+        }
+        assert_eq!(throttle.allow_at(start + Duration::from_secs(10)), Some(9));
+        assert_eq!(throttle.allow_at(start + Duration::from_secs(11)), None);
+        assert_eq!(throttle.allow_at(start + Duration::from_secs(25)), Some(1));
+    }
+}

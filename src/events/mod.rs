@@ -10,8 +10,20 @@
 //! Delivery is at most once: events published while Redis is unreachable are lost, and a local
 //! subscriber that falls more than [`LOCAL_BUFFER`] events behind skips the ones it missed (the
 //! stream logs the gap and carries on). Clients should refetch after reconnecting.
+//!
+//! Publishing never makes a request wait on Redis: [`EventBus::publish`] puts the event on a
+//! bounded queue (`PUBLISH_QUEUE_LENGTH`) that one background task per process drains in order
+//! (the one seam where events leave the process; an outbox would replace the queue here). A
+//! publish that fails or takes longer than `REDIS_TIMEOUT_MS` delivers the event to this
+//! instance's subscribers only, and for [`PUBLISH_RETRY`] afterwards the task does not try
+//! Redis, so an outage costs each event nothing; when the queue is full, the event is delivered
+//! locally at once (ahead of the queued ones) and counted. Every other Redis command (presence,
+//! readiness) is bounded by the same timeout.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use redis::{
     AsyncCommands, PushKind, Value,
@@ -21,10 +33,29 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::telemetry::Metrics;
+use crate::telemetry::{Metrics, Throttle};
 
 /// How many events a local subscriber may fall behind before it skips.
 pub const LOCAL_BUFFER: usize = 4096;
+/// After a failed publish, how long events go to local subscribers only before Redis is tried
+/// again (an outage then costs one timeout per this interval, not one per event).
+pub const PUBLISH_RETRY: Duration = Duration::from_millis(500);
+/// Longest wait between two attempts to reconnect to Redis. Short, so that readiness and
+/// events come back within about a second of Redis returning (an attempt on a closed port
+/// costs a refused connection, nothing more).
+const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(250);
+
+/// Warnings of the publisher, at most one per interval.
+static PUBLISH_WARNINGS: Throttle = Throttle::new(Duration::from_secs(10));
+
+/// How this process talks to Redis.
+#[derive(Debug, Clone, Copy)]
+pub struct RedisSettings {
+    /// Longest wait for a connection or an answer (`REDIS_TIMEOUT_MS`).
+    pub timeout: Duration,
+    /// Events waiting to be published (`PUBLISH_QUEUE_LENGTH`).
+    pub queue: usize,
+}
 
 /// An event of one account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,7 +151,9 @@ pub struct EventBus {
 #[derive(Clone)]
 struct RedisBus {
     conn: ConnectionManager,
-    channel: String,
+    /// Events on their way to the publisher task.
+    queue: mpsc::Sender<Arc<Event>>,
+    timeout: Duration,
 }
 
 impl EventBus {
@@ -139,6 +172,7 @@ impl EventBus {
         conn: ConnectionManager,
         mut pushes: mpsc::UnboundedReceiver<redis::PushInfo>,
         prefix: &str,
+        settings: RedisSettings,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
@@ -146,9 +180,20 @@ impl EventBus {
         let mut bus = Self::in_process(metrics);
         let mut subscriber = conn.clone();
         subscriber.subscribe(&channel).await?;
+        let (queue, queued) = mpsc::channel(settings.queue.max(1));
+        tokio::spawn(publisher(
+            Publisher {
+                conn: conn.clone(),
+                channel,
+                local: bus.local.clone(),
+                timeout: settings.timeout,
+            },
+            queued,
+        ));
         bus.redis = Some(RedisBus {
             conn: conn.clone(),
-            channel,
+            queue,
+            timeout: settings.timeout,
         });
 
         let local = bus.local.clone();
@@ -169,7 +214,7 @@ impl EventBus {
                     }
                     PushKind::Disconnection => {
                         tracing::warn!("redis connection lost; reconnecting");
-                        tokio::spawn(reconnect(conn.clone(), shutdown.clone()));
+                        tokio::spawn(reconnect(conn.clone(), settings.timeout, shutdown.clone()));
                     }
                     _ => {}
                 }
@@ -179,24 +224,29 @@ impl EventBus {
     }
 
     /// Publishes an event. Call it only after the transaction that caused it has committed.
+    /// Never waits on Redis (see the module documentation for what happens when it is down).
     pub async fn publish(&self, event: Event) {
         self.metrics.events_published.inc();
-        if let Some(redis) = &self.redis {
-            match serde_json::to_string(&event) {
-                Ok(payload) => {
-                    let mut conn = redis.conn.clone();
-                    match conn.publish::<_, _, ()>(&redis.channel, payload).await {
-                        Ok(()) => return,
-                        // Degrade to this instance's subscribers rather than drop the event.
-                        Err(err) => {
-                            tracing::warn!(error = %err, "redis publish failed; delivering locally");
-                        }
-                    }
+        let event = Arc::new(event);
+        let Some(redis) = &self.redis else {
+            // No local subscriber is not an error.
+            let _ = self.local.send(event);
+            return;
+        };
+        match redis.queue.try_send(event) {
+            Ok(()) => {}
+            Err(
+                mpsc::error::TrySendError::Full(event) | mpsc::error::TrySendError::Closed(event),
+            ) => {
+                if let Some(suppressed) = PUBLISH_WARNINGS.allow() {
+                    tracing::warn!(
+                        suppressed,
+                        "the redis publish queue is full; delivering events locally"
+                    );
                 }
-                Err(err) => tracing::error!(error = %err, "event serialisation failed"),
+                let _ = self.local.send(event);
             }
         }
-        let _ = self.local.send(Arc::new(event));
     }
 
     /// A receiver of every event this process sees, from now on.
@@ -204,19 +254,79 @@ impl EventBus {
         self.local.subscribe()
     }
 
-    /// Whether the bus's backend answers (always true in process).
+    /// Whether the bus's backend answers within `REDIS_TIMEOUT_MS` (always true in process).
     pub async fn is_ready(&self) -> bool {
         match &self.redis {
             None => true,
-            Some(redis) => {
-                let mut conn = redis.conn.clone();
-                redis::cmd("PING")
-                    .query_async::<String>(&mut conn)
-                    .await
-                    .is_ok()
+            Some(redis) => ping(&redis.conn, redis.timeout).await,
+        }
+    }
+}
+
+/// What the publisher task needs.
+struct Publisher {
+    conn: ConnectionManager,
+    channel: String,
+    /// This instance's subscribers, who get an event Redis did not take.
+    local: broadcast::Sender<Arc<Event>>,
+    timeout: Duration,
+}
+
+/// Drains the publish queue in order until every sender is gone (the bus dropped).
+async fn publisher(publisher: Publisher, mut queued: mpsc::Receiver<Arc<Event>>) {
+    // While set and in the future, Redis is not tried: it just failed.
+    let mut resting_until: Option<Instant> = None;
+    while let Some(event) = queued.recv().await {
+        if resting_until.is_some_and(|until| Instant::now() < until) {
+            let _ = publisher.local.send(event);
+            continue;
+        }
+        let payload = match serde_json::to_string(&*event) {
+            Ok(payload) => payload,
+            Err(err) => {
+                tracing::error!(error = %err, "event serialisation failed");
+                let _ = publisher.local.send(event);
+                continue;
+            }
+        };
+        let mut conn = publisher.conn.clone();
+        let sent = tokio::time::timeout(
+            publisher.timeout,
+            conn.publish::<_, _, ()>(&publisher.channel, payload),
+        )
+        .await;
+        match sent {
+            Ok(Ok(())) => {
+                if resting_until.take().is_some() {
+                    tracing::info!("redis publishing resumed");
+                }
+            }
+            // Degrade to this instance's subscribers rather than drop the event. (A publish
+            // that timed out may still reach Redis later; local subscribers then see it twice.)
+            failed => {
+                if resting_until.is_none()
+                    && let Some(suppressed) = PUBLISH_WARNINGS.allow()
+                {
+                    let error = match failed {
+                        Ok(Err(err)) => err.to_string(),
+                        _ => format!("no answer within {:?}", publisher.timeout),
+                    };
+                    tracing::warn!(%error, suppressed, "redis publish failed; delivering locally");
+                }
+                resting_until = Some(Instant::now() + PUBLISH_RETRY);
+                let _ = publisher.local.send(event);
             }
         }
     }
+}
+
+/// Whether Redis answers a PING on `conn` within `timeout`.
+async fn ping(conn: &ConnectionManager, timeout: Duration) -> bool {
+    let mut conn = conn.clone();
+    matches!(
+        tokio::time::timeout(timeout, redis::cmd("PING").query_async::<String>(&mut conn)).await,
+        Ok(Ok(_))
+    )
 }
 
 fn decode_message(data: &[Value]) -> Option<Event> {
@@ -230,28 +340,25 @@ fn decode_message(data: &[Value]) -> Option<Event> {
 
 /// Nudges the connection manager until it has reconnected (it reconnects on a failed command
 /// and then resubscribes by itself).
-async fn reconnect(mut conn: ConnectionManager, shutdown: CancellationToken) {
-    let mut delay = Duration::from_millis(100);
+async fn reconnect(conn: ConnectionManager, timeout: Duration, shutdown: CancellationToken) {
+    let mut delay = Duration::from_millis(50);
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(delay) => {}
         }
-        if redis::cmd("PING")
-            .query_async::<String>(&mut conn)
-            .await
-            .is_ok()
-        {
+        if ping(&conn, timeout).await {
             tracing::info!("redis connection restored");
             return;
         }
-        delay = (delay * 2).min(Duration::from_secs(2));
+        delay = (delay * 2).min(RECONNECT_MAX_DELAY);
     }
 }
 
 /// Opens a RESP3 connection manager whose push messages (pub/sub) go to the returned receiver.
 pub async fn connect_redis(
     url: &str,
+    timeout: Duration,
 ) -> anyhow::Result<(ConnectionManager, mpsc::UnboundedReceiver<redis::PushInfo>)> {
     let url = if url.contains("protocol=") {
         url.to_owned()
@@ -262,7 +369,7 @@ pub async fn connect_redis(
     };
     let client = redis::Client::open(url)?;
     let (tx, rx) = mpsc::unbounded_channel();
-    let config = manager_config()
+    let config = manager_config(timeout)
         .set_push_sender(tx)
         .set_automatic_resubscription();
     let conn = client.get_connection_manager_with_config(config).await?;
@@ -273,19 +380,25 @@ pub async fn connect_redis(
 /// connection: Redis counts every reply on a subscribed connection against its pub/sub output
 /// limit (32 MiB by default, `client-output-buffer-limit pubsub`), and disconnects it when
 /// replies pile up there — which read presence sets of thousands of people did.
-pub async fn connect_redis_commands(url: &str) -> anyhow::Result<ConnectionManager> {
+pub async fn connect_redis_commands(
+    url: &str,
+    timeout: Duration,
+) -> anyhow::Result<ConnectionManager> {
     let client = redis::Client::open(url)?;
     Ok(client
-        .get_connection_manager_with_config(manager_config())
+        .get_connection_manager_with_config(manager_config(timeout))
         .await?)
 }
 
-/// Timeouts and reconnect back-off of both Redis connections.
-fn manager_config() -> ConnectionManagerConfig {
+/// Timeouts and reconnect back-off of both Redis connections. The manager's own timeouts
+/// bound one attempt; a command issued while it reconnects waits for the whole reconnection
+/// (retries with back-off), which is why callers also bound each command by `timeout`.
+fn manager_config(timeout: Duration) -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(5)))
-        .set_response_timeout(Some(Duration::from_secs(5)))
-        .set_max_delay(Duration::from_secs(2))
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(RECONNECT_MAX_DELAY)
 }
 
 #[cfg(test)]

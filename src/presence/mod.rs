@@ -8,6 +8,8 @@ pub mod schema;
 pub mod store;
 pub mod types;
 
+use std::time::Duration;
+
 use entity::enums::Availability;
 use sea_orm::ConnectionTrait;
 
@@ -16,6 +18,7 @@ use crate::{
     auth::{repo as auth_repo, viewer::Viewer},
     error::AppResult,
     events::{Event, EventPayload},
+    telemetry::Throttle,
 };
 use store::Who;
 use types::{ContactAvailability, ContactPresence, PresenceUpdate, UserPresence};
@@ -92,6 +95,11 @@ fn who(viewer: Viewer) -> Who {
     }
 }
 
+/// Failed heartbeats and removals, logged at most once per 10 s per process: during a Redis
+/// outage every open websocket fails its heartbeat every [`store::HEARTBEAT`], and one line
+/// with a count says as much as thousands.
+static STORE_WARNINGS: Throttle = Throttle::new(Duration::from_secs(10));
+
 /// Records a heartbeat of a websocket's viewer: first before its `connection_ack` goes out (so
 /// the client's first snapshot already shows it), then every [`store::HEARTBEAT`].
 pub async fn connect(state: &AppState, viewer: Viewer, connection: &str) {
@@ -102,7 +110,11 @@ pub async fn connect(state: &AppState, viewer: Viewer, connection: &str) {
     {
         Ok(true) => changed(state, viewer.account_id()).await,
         Ok(false) => {}
-        Err(err) => tracing::warn!(error = ?err, "presence heartbeat failed"),
+        Err(err) => {
+            if let Some(suppressed) = STORE_WARNINGS.allow() {
+                tracing::warn!(error = ?err, suppressed, "presence heartbeat failed");
+            }
+        }
     }
 }
 
@@ -115,6 +127,10 @@ pub async fn disconnect(state: &AppState, viewer: Viewer, connection: &str) {
     {
         Ok(true) => changed(state, viewer.account_id()).await,
         Ok(false) => {}
-        Err(err) => tracing::warn!(error = ?err, "presence removal failed"),
+        Err(err) => {
+            if let Some(suppressed) = STORE_WARNINGS.allow() {
+                tracing::warn!(error = ?err, suppressed, "presence removal failed");
+            }
+        }
     }
 }

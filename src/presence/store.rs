@@ -127,6 +127,9 @@ pub enum PresenceStore {
     Redis {
         conn: ConnectionManager,
         prefix: String,
+        /// Longest wait on Redis for one command (`REDIS_TIMEOUT_MS`): during an outage a
+        /// heartbeat or snapshot fails after it instead of waiting out the reconnection.
+        timeout: Duration,
     },
 }
 
@@ -142,6 +145,21 @@ fn redis_err(err: redis::RedisError) -> AppError {
     AppError::Internal(anyhow::anyhow!("presence store: {err}"))
 }
 
+/// A Redis command bounded by `timeout`.
+async fn within<T>(
+    timeout: Duration,
+    command: impl Future<Output = redis::RedisResult<T>>,
+) -> AppResult<T> {
+    tokio::time::timeout(timeout, command)
+        .await
+        .map_err(|_| {
+            AppError::Internal(anyhow::anyhow!(
+                "presence store: redis did not answer within {timeout:?}"
+            ))
+        })?
+        .map_err(redis_err)
+}
+
 fn poisoned<T>(_: T) -> AppError {
     AppError::Internal(anyhow::anyhow!("presence lock poisoned"))
 }
@@ -155,10 +173,11 @@ impl PresenceStore {
         Self::Memory(Mutex::new(HashMap::new()))
     }
 
-    pub fn redis(conn: ConnectionManager, prefix: &str) -> Self {
+    pub fn redis(conn: ConnectionManager, prefix: &str, timeout: Duration) -> Self {
         Self::Redis {
             conn,
             prefix: prefix.to_owned(),
+            timeout,
         }
     }
 
@@ -188,17 +207,23 @@ impl PresenceStore {
                     },
                 )))
             }
-            Self::Redis { conn, prefix } => {
+            Self::Redis {
+                conn,
+                prefix,
+                timeout,
+            } => {
                 let mut conn = conn.clone();
                 let since = millis(now) - WINDOW.as_secs_f64() * 1000.0;
-                let members: Vec<String> = redis::cmd("ZRANGE")
-                    .arg(Self::key(prefix, account_id))
-                    .arg(since)
-                    .arg("+inf")
-                    .arg("BYSCORE")
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(redis_err)?;
+                let members: Vec<String> = within(
+                    *timeout,
+                    redis::cmd("ZRANGE")
+                        .arg(Self::key(prefix, account_id))
+                        .arg(since)
+                        .arg("+inf")
+                        .arg("BYSCORE")
+                        .query_async(&mut conn),
+                )
+                .await?;
                 Ok(Online::from_members(members.iter().map(String::as_str)))
             }
         }
@@ -217,21 +242,27 @@ impl PresenceStore {
                 connections.insert(connection.to_owned(), now);
                 Ok(!was_online)
             }
-            Self::Redis { conn, prefix } => {
+            Self::Redis {
+                conn,
+                prefix,
+                timeout,
+            } => {
                 let mut conn = conn.clone();
                 let now = millis(now);
                 let window = WINDOW.as_secs_f64() * 1000.0;
-                let came_online: i64 = TOUCH
-                    .key(Self::key(prefix, account_id))
-                    .key(Self::connections_key(prefix, account_id, who))
-                    .arg(who.member())
-                    .arg(connection)
-                    .arg(now)
-                    .arg(now - window)
-                    .arg(u64::try_from(WINDOW.as_millis() * 2).unwrap_or(u64::MAX))
-                    .invoke_async(&mut conn)
-                    .await
-                    .map_err(redis_err)?;
+                let came_online: i64 = within(
+                    *timeout,
+                    TOUCH
+                        .key(Self::key(prefix, account_id))
+                        .key(Self::connections_key(prefix, account_id, who))
+                        .arg(who.member())
+                        .arg(connection)
+                        .arg(now)
+                        .arg(now - window)
+                        .arg(u64::try_from(WINDOW.as_millis() * 2).unwrap_or(u64::MAX))
+                        .invoke_async(&mut conn),
+                )
+                .await?;
                 Ok(came_online == 1)
             }
         }
@@ -260,18 +291,24 @@ impl PresenceStore {
                 }
                 Ok(gone)
             }
-            Self::Redis { conn, prefix } => {
+            Self::Redis {
+                conn,
+                prefix,
+                timeout,
+            } => {
                 let mut conn = conn.clone();
                 let since = millis(now) - WINDOW.as_secs_f64() * 1000.0;
-                let gone: i64 = LEAVE
-                    .key(Self::key(prefix, account_id))
-                    .key(Self::connections_key(prefix, account_id, who))
-                    .arg(who.member())
-                    .arg(connection)
-                    .arg(since)
-                    .invoke_async(&mut conn)
-                    .await
-                    .map_err(redis_err)?;
+                let gone: i64 = within(
+                    *timeout,
+                    LEAVE
+                        .key(Self::key(prefix, account_id))
+                        .key(Self::connections_key(prefix, account_id, who))
+                        .arg(who.member())
+                        .arg(connection)
+                        .arg(since)
+                        .invoke_async(&mut conn),
+                )
+                .await?;
                 Ok(gone == 1)
             }
         }

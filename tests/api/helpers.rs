@@ -59,6 +59,11 @@ pub fn external_backends() -> bool {
 
 /// Starts a server with a fresh database.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_configured(|_| {}).await
+}
+
+/// Starts a server with a fresh database and the test's own settings (limits, …).
+pub async fn spawn_app_configured(configure: impl FnOnce(&mut Config)) -> TestApp {
     let (database_url, postgres, dir) = match env_url("DATABASE_URL") {
         Some(base) if base.starts_with("postgres") => {
             let name = unique("sb_test");
@@ -85,7 +90,9 @@ pub async fn spawn_app() -> TestApp {
             (url, None, Some(dir))
         }
     };
-    let config = Config::for_tests(database_url.clone(), env_url("REDIS_URL"), unique("sbtest"));
+    let mut config =
+        Config::for_tests(database_url.clone(), env_url("REDIS_URL"), unique("sbtest"));
+    configure(&mut config);
     spawn_with(config, postgres, dir).await
 }
 
@@ -116,6 +123,16 @@ async fn postgres_template(base: &str) -> String {
         })
         .await
         .clone()
+}
+
+/// Starts a server on a database the test manages itself (a private PostgreSQL).
+pub async fn spawn_app_on(database_url: String) -> TestApp {
+    spawn_with(
+        Config::for_tests(database_url, None, unique("sbtest")),
+        None,
+        None,
+    )
+    .await
 }
 
 /// Starts another server on the same database and Redis as `other` (multi-instance tests).
@@ -485,10 +502,17 @@ impl RedisServer {
     /// Kills the server and starts a new one on the same port (no data survives).
     pub async fn restart(&mut self) {
         self.kill();
+        self.start_again().await;
+    }
+
+    /// Starts the server again after [`kill`](Self::kill), on the same port; returns once it
+    /// accepts connections.
+    pub async fn start_again(&mut self) {
         assert!(self.spawn().await, "redis-server restarts");
     }
 
-    fn kill(&mut self) {
+    /// Kills the server (as a crash would) and waits until it has exited.
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();

@@ -1,8 +1,11 @@
 //! GraphQL over HTTP: methods, media types, limits, error codes, GraphiQL.
 
-use serde_json::{Value, json};
+use std::time::Duration;
 
-use crate::helpers::{error_code, spawn_app};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::{TestApp, error_code, spawn_app, spawn_app_configured};
 
 #[tokio::test]
 async fn get_runs_queries_and_refuses_mutations() {
@@ -104,10 +107,12 @@ async fn multipart_needs_a_preflight_header_and_bounded_uploads() {
         "{body}"
     );
 
+    let admin = app.account("Acme").await;
     let response = app
         .http
         .post(app.url("/graphql"))
         .header("GraphQL-Require-Preflight", "1")
+        .bearer_auth(&admin.token)
         .multipart(form())
         .send()
         .await
@@ -134,6 +139,7 @@ async fn multipart_needs_a_preflight_header_and_bounded_uploads() {
         .http
         .post(app.url("/graphql"))
         .header("GraphQL-Require-Preflight", "1")
+        .bearer_auth(&admin.token)
         .multipart(form)
         .send()
         .await
@@ -153,6 +159,21 @@ async fn oversized_json_bodies_are_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
+
+    // A declared length above every limit is refused before anything is read, with a code.
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{{",
+        app.addr,
+        1u64 << 40
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let response = read_response(&mut stream).await;
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains("PAYLOAD_TOO_LARGE"), "{response}");
 }
 
 #[tokio::test]
@@ -416,4 +437,205 @@ async fn request_errors_have_no_data_and_a_query_is_required() {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
+}
+
+/// The start of a multipart request whose headers announce `content_length` bytes, written on
+/// a raw connection so that the test decides how much of the body the server ever gets.
+async fn start_multipart(
+    app: &TestApp,
+    token: Option<&str>,
+    content_length: usize,
+    body_start: &str,
+) -> tokio::net::TcpStream {
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let authorization = token
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n\
+         GraphQL-Require-Preflight: 1\r\n{authorization}Content-Length: {content_length}\r\n\r\n",
+        app.addr
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body_start.as_bytes()).await.unwrap();
+    stream
+}
+
+/// The status line and body of the response on a raw connection, read while the rest of the
+/// request body is still unsent.
+async fn read_response(stream: &mut tokio::net::TcpStream) -> String {
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("the server answers without waiting for the rest of the body")
+            .unwrap_or(0);
+        response.extend_from_slice(&buf[..read]);
+        let text = String::from_utf8_lossy(&response);
+        if read == 0 || text.contains("\r\n\r\n{") && text.ends_with('}') {
+            return text.into_owned();
+        }
+    }
+}
+
+const OPERATIONS_START: &str = "--XyZ\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n\
+     {\"query\": \"{ __typename }\", \"variables\": {\"padding\": \"xxxxxxxx";
+
+#[tokio::test]
+async fn multipart_without_a_user_token_is_refused_before_its_body_is_read() {
+    let app = spawn_app().await;
+    // 60 MB announced, a few bytes sent: the answer must not wait for the rest.
+    let mut stream = start_multipart(&app, None, 60 * 1024 * 1024, OPERATIONS_START).await;
+    let response = read_response(&mut stream).await;
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    assert!(response.contains("UNAUTHENTICATED"), "{response}");
+
+    let mut stream = start_multipart(
+        &app,
+        Some("not-a-token"),
+        60 * 1024 * 1024,
+        OPERATIONS_START,
+    )
+    .await;
+    let response = read_response(&mut stream).await;
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    assert!(response.contains("UNAUTHENTICATED"), "{response}");
+
+    // Members who are not administrators have no operation taking a file.
+    let admin = app.account("Acme").await;
+    let agent = app.agent(&admin, "Agent").await;
+    let mut stream =
+        start_multipart(&app, Some(&agent.token), 60 * 1024 * 1024, OPERATIONS_START).await;
+    let response = read_response(&mut stream).await;
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+    assert!(response.contains("FORBIDDEN"), "{response}");
+}
+
+/// POSTs a multipart request of `operations`, `map` and optional file as `token`.
+async fn post_multipart(
+    app: &TestApp,
+    token: &str,
+    operations: String,
+    map: String,
+    file: Option<Vec<u8>>,
+) -> reqwest::Response {
+    let mut form = reqwest::multipart::Form::new()
+        .text("operations", operations)
+        .text("map", map);
+    if let Some(file) = file {
+        form = form.part(
+            "0",
+            reqwest::multipart::Part::bytes(file).file_name("contacts.csv"),
+        );
+    }
+    app.http
+        .post(app.url("/graphql"))
+        .header("GraphQL-Require-Preflight", "1")
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn multipart_operations_and_map_are_bounded_by_the_body_limit() {
+    let app = spawn_app_configured(|config| config.max_upload_bytes = 2 * 1024 * 1024).await;
+    let admin = app.account("Acme").await;
+    let limit = app.config.max_body_bytes;
+
+    let padding = "x".repeat(limit + 1);
+    let operations =
+        json!({ "query": "{ __typename }", "variables": { "padding": padding } }).to_string();
+    let response = post_multipart(&app, &admin.token, operations, "{}".into(), None).await;
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("operations"),
+        "{body}"
+    );
+
+    let operations = json!({ "query": "{ __typename }", "variables": {} }).to_string();
+    let map = format!(r#"{{"{}": ["variables.a"]}}"#, "k".repeat(limit + 1));
+    let response = post_multipart(&app, &admin.token, operations.clone(), map, None).await;
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
+
+    // A file is bounded by MAX_UPLOAD_BYTES instead.
+    let import = json!({
+        "query": "mutation($file: Upload!) { importContacts(file: $file) { id } }",
+        "variables": { "file": null }
+    })
+    .to_string();
+    let map = r#"{"0": ["variables.file"]}"#.to_owned();
+    let big = vec![b'a'; app.config.max_upload_bytes + 1];
+    let response = post_multipart(&app, &admin.token, import, map, Some(big)).await;
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
+
+    // Under the limits, a request still runs.
+    let response = post_multipart(&app, &admin.token, operations, "{}".into(), None).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["__typename"], "Query");
+}
+
+#[tokio::test]
+async fn concurrent_uploads_are_capped() {
+    let app = spawn_app_configured(|config| config.max_concurrent_uploads = 1).await;
+    let admin = app.account("Acme").await;
+    let operations = json!({ "query": "{ __typename }", "variables": {} }).to_string();
+
+    // One upload in flight: its file is being sent, slowly.
+    let held = format!(
+        "--XyZ\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n\
+         --XyZ\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{\"0\": [\"variables.file\"]}}\r\n\
+         --XyZ\r\nContent-Disposition: form-data; name=\"0\"; filename=\"a.csv\"\r\n\r\nemail\n"
+    );
+    let stream = start_multipart(&app, Some(&admin.token), 10 * 1024 * 1024, &held).await;
+
+    // Another is refused while it holds the only slot (polled: the first takes its slot once
+    // the server has read its headers).
+    let mut refused = None;
+    for _ in 0..200 {
+        let response =
+            post_multipart(&app, &admin.token, operations.clone(), "{}".into(), None).await;
+        if response.status() == 503 {
+            refused = Some(response);
+            break;
+        }
+        assert_eq!(response.status(), 200);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let response = refused.expect("a second concurrent upload is refused");
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "SERVICE_UNAVAILABLE");
+
+    // JSON requests are not uploads: unaffected.
+    let data = app
+        .data(Some(&admin.token), "{ __typename }", json!({}))
+        .await;
+    assert_eq!(data["__typename"], "Query");
+
+    // The slot is freed when the held upload is abandoned.
+    drop(stream);
+    let mut accepted = false;
+    for _ in 0..200 {
+        let response =
+            post_multipart(&app, &admin.token, operations.clone(), "{}".into(), None).await;
+        if response.status() == 200 {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(accepted, "an abandoned upload gives its slot back");
 }

@@ -13,10 +13,10 @@ const IMPORT: &str = "mutation($file: Upload!) { importContacts(file: $file) { i
 const FIELDS: &str = "id status fileName totalRecords processedRecords createdRecords \
                       updatedRecords failedRecords failureReason failedRecordsUrl createdAt";
 
-/// Uploads a CSV with `importContacts` and returns the response body.
-async fn upload(app: &TestApp, token: &str, csv: &[u8]) -> Value {
+/// The GraphQL multipart request of `importContacts` with `csv` as its file.
+fn upload_form(csv: &[u8]) -> reqwest::multipart::Form {
     let operations = json!({ "query": IMPORT, "variables": { "file": null } }).to_string();
-    let form = reqwest::multipart::Form::new()
+    reqwest::multipart::Form::new()
         .text("operations", operations)
         .text("map", r#"{"0": ["variables.file"]}"#)
         .part(
@@ -25,7 +25,12 @@ async fn upload(app: &TestApp, token: &str, csv: &[u8]) -> Value {
                 .file_name("contacts.csv")
                 .mime_str("text/csv")
                 .unwrap(),
-        );
+        )
+}
+
+/// Uploads a CSV with `importContacts` and returns the response body.
+async fn upload(app: &TestApp, token: &str, csv: &[u8]) -> Value {
+    let form = upload_form(csv);
     let response = app
         .http
         .post(app.url("/graphql"))
@@ -259,8 +264,18 @@ async fn an_upload_matches_validates_counts_and_reports_failed_rows() {
         .await;
     assert_eq!(data["dataImport"], Value::Null);
 
-    // Agents may neither import nor read imports.
-    let body = upload(&app, &agent.token, b"email\na@example.com\n").await;
+    // Agents may neither import (refused before their file is read) nor read imports.
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .header("GraphQL-Require-Preflight", "1")
+        .bearer_auth(&agent.token)
+        .multipart(upload_form(b"email\na@example.com\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap();
     assert_eq!(error_code(&body), "FORBIDDEN");
     let body = app
         .gql(

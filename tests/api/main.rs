@@ -15,6 +15,7 @@ mod merge;
 mod n_plus_one;
 mod notes;
 mod operations;
+mod outage;
 mod persisted_queries;
 mod realtime;
 mod schema;
