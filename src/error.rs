@@ -1,8 +1,21 @@
 //! The error boundary: every error a client sees carries `extensions.code` (api.md "Errors").
 //!
-//! Domain code returns [`AppError`]; one conversion turns it into a GraphQL error. Internal
-//! errors are logged with their cause and censored for clients. Errors raised by the library
-//! itself (parse, validation, limits, coercion) get theirs in `executor::Executor`.
+//! Domain code and resolvers return [`AppError`] ([`AppResult`]); one conversion turns it into
+//! a GraphQL error. Internal errors are logged with their cause and censored for clients. Errors
+//! raised by the library itself (parse, validation, limits, coercion) get theirs in
+//! `executor::Executor`, which also codes anything left uncoded as an internal error.
+//!
+//! Resolvers are typed, so the boundary holds by construction: a `?` on an error that has no
+//! conversion into [`AppError`] does not compile, and async-graphql's blanket conversion of any
+//! `Display` type into an uncoded error never applies (`AppError` is not `Display`). How a
+//! resolver spells it:
+//! - object and complex-object fields return `AppResult<T>`: async-graphql resolves it as the
+//!   output type `Result<T, AppError>`, which needs `AppError: Clone` (hence the `Arc` in
+//!   [`AppError::Internal`]);
+//! - subscription fields return `Result<impl Stream<Item = T>, AppError>`: the `Subscription`
+//!   macro finds the stream type only inside a type spelled `Result<…>`.
+
+use std::sync::Arc;
 
 use async_graphql::ErrorExtensionValues;
 use sea_orm::{DbErr, SqlErr};
@@ -28,7 +41,7 @@ pub mod code {
 ///
 /// Deliberately not `Display`: async-graphql converts any `Display` type into an error without
 /// a code, so `?` on an `AppError` in a resolver must go through our own conversion below.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum AppError {
     Unauthenticated(String),
     Forbidden(String),
@@ -47,12 +60,14 @@ pub enum AppError {
         key: String,
         message: String,
     },
-    Internal(anyhow::Error),
+    /// Anything the client did not cause: logged with its cause, censored for clients. Shared,
+    /// because async-graphql clones a field's error when it resolves it.
+    Internal(Arc<anyhow::Error>),
 }
 
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
-        Self::Internal(err)
+        Self::Internal(Arc::new(err))
     }
 }
 
@@ -60,6 +75,11 @@ impl From<anyhow::Error> for AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
+    /// An internal error with its cause (logged, never shown to clients).
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        Self::from(cause.into())
+    }
+
     /// A BAD_USER_INPUT error naming the offending field.
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::BadInput {
@@ -103,7 +123,7 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        Self::Internal(anyhow::Error::new(err))
+        Self::internal(err)
     }
 }
 
@@ -185,7 +205,7 @@ mod tests {
 
     #[test]
     fn internal_errors_are_censored() {
-        let err = ext(AppError::Internal(anyhow::anyhow!(
+        let err = ext(AppError::from(anyhow::anyhow!(
             "password=hunter2 at db.rs:12"
         )));
         assert_eq!(err.message, "Internal server error");
