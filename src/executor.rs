@@ -264,7 +264,9 @@ fn is_input_coercion(err: &ServerError) -> bool {
         "Invalid value for argument ",
     ];
     err.source.is_none()
-        && (PREFIXES.iter().any(|prefix| err.message.starts_with(prefix))
+        && (PREFIXES
+            .iter()
+            .any(|prefix| err.message.starts_with(prefix))
             || (err.message.starts_with("Variable ") && err.message.ends_with(" is not defined.")))
 }
 
@@ -354,7 +356,11 @@ mod tests {
         for query in ["{ leaky }", "{ impostor }"] {
             let response = run(query).await;
             let err = &response.errors[0];
-            assert_eq!(code_of(err), code::INTERNAL_SERVER_ERROR, "{query}: {err:?}");
+            assert_eq!(
+                code_of(err),
+                code::INTERNAL_SERVER_ERROR,
+                "{query}: {err:?}"
+            );
             assert_eq!(err.message, CENSORED);
         }
     }
@@ -365,15 +371,9 @@ mod tests {
         assert_eq!(code_of(&typed.errors[0]), code::BAD_USER_INPUT);
         assert_eq!(typed.errors[0].message, "x is wrong");
         let invalid = run("{ small(n: \"eleven\") }").await;
-        assert_eq!(
-            code_of(&invalid.errors[0]),
-            code::GRAPHQL_VALIDATION_FAILED
-        );
+        assert_eq!(code_of(&invalid.errors[0]), code::GRAPHQL_VALIDATION_FAILED);
         let unknown = run("{ nothing }").await;
-        assert_eq!(
-            code_of(&unknown.errors[0]),
-            code::GRAPHQL_VALIDATION_FAILED
-        );
+        assert_eq!(code_of(&unknown.errors[0]), code::GRAPHQL_VALIDATION_FAILED);
     }
 
     #[test]

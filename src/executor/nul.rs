@@ -278,7 +278,8 @@ mod tests {
             refusal(filter, json!({"v": "\u{0}"})).unwrap().0,
             "filter[0].values[1]"
         );
-        let default = r#"query($q: String = "a\u0000") { searchContacts(query: $q) { totalCount } }"#;
+        let default =
+            r#"query($q: String = "a\u0000") { searchContacts(query: $q) { totalCount } }"#;
         assert_eq!(refusal(default, json!({})).unwrap().0, "q");
         let fragment = r#"query { ...F } fragment F on Query { searchContacts(query: "\u0000") { totalCount } }"#;
         assert_eq!(refusal(fragment, json!({})).unwrap().0, "query");
