@@ -112,3 +112,142 @@ async fn nul_characters_are_refused_over_websockets_too() {
         .await;
     assert_eq!(notes["contact"]["notes"], json!([]), "nothing was written");
 }
+
+/// Scoping by construction: every key of the shared dataloader names an account, and a key
+/// naming another account than the row's finds nothing, whatever a caller forgets to check.
+#[tokio::test]
+async fn a_dataloader_key_of_another_account_finds_nothing() {
+    use switchboard::loaders::{
+        self, ContactById, ContactInboxById, ContactInboxesOfContact, ConversationById, InboxById,
+        LabelsOfContact, LabelsOfConversation, Member, NotesOfContact,
+    };
+
+    let app = spawn_app().await;
+    let acme = app.account("Acme").await;
+    let other = app.account("Other").await;
+    let token = Some(acme.token.as_str());
+    let inbox = app
+        .data(
+            token,
+            r#"mutation { createInbox(input: { name: "Web", channelType: "web" }) { id } }"#,
+            json!({}),
+        )
+        .await["createInbox"]["id"]
+        .clone();
+    let contact = create_contact(&app, &acme.token, json!({ "name": "Ann" })).await;
+    app.data(
+        token,
+        "mutation($id: ID!) { setContactLabels(id: $id, labels: [\"vip\"]) { id } }",
+        json!({ "id": contact }),
+    )
+    .await;
+    app.data(token, NOTE, json!({ "c": contact, "content": "called" }))
+        .await;
+    let conversation = app
+        .data(
+            token,
+            "mutation($input: CreateConversationInput!) { createConversation(input: $input) { id contactInbox { id } } }",
+            json!({ "input": { "contactId": contact, "inboxId": inbox } }),
+        )
+        .await["createConversation"]
+        .clone();
+    app.data(
+        token,
+        "mutation($id: ID!) { setConversationLabels(id: $id, labels: [\"billing\"]) { id } }",
+        json!({ "id": conversation["id"] }),
+    )
+    .await;
+    let id = |value: &Value| value.as_str().unwrap().parse::<i64>().unwrap();
+    let (contact, inbox) = (id(&json!(contact)), id(&inbox));
+    let contact_inbox = id(&conversation["contactInbox"]["id"]);
+    let conversation = id(&conversation["id"]);
+
+    let loader = loaders::build(app.db.clone());
+    for (account_id, found) in [(acme.account_id, true), (other.account_id, false)] {
+        let contact_row = loader
+            .load_one(ContactById {
+                account_id,
+                id: contact,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            contact_row.is_some(),
+            found,
+            "contact, account {account_id}"
+        );
+        let inbox_row = loader
+            .load_one(InboxById {
+                account_id,
+                id: inbox,
+            })
+            .await
+            .unwrap();
+        assert_eq!(inbox_row.is_some(), found, "inbox, account {account_id}");
+        let conversation_row = loader
+            .load_one(ConversationById {
+                account_id,
+                id: conversation,
+            })
+            .await
+            .unwrap();
+        assert_eq!(conversation_row.is_some(), found, "conversation");
+        let contact_inbox_row = loader
+            .load_one(ContactInboxById {
+                account_id,
+                id: contact_inbox,
+            })
+            .await
+            .unwrap();
+        assert_eq!(contact_inbox_row.is_some(), found, "contact inbox");
+        let member = loader
+            .load_one(Member {
+                account_id,
+                user_id: acme.user_id,
+            })
+            .await
+            .unwrap();
+        assert_eq!(member.is_some(), found, "membership");
+
+        let children = [
+            loader
+                .load_one(LabelsOfContact {
+                    account_id,
+                    id: contact,
+                })
+                .await
+                .unwrap()
+                .unwrap_or_default()
+                .len(),
+            loader
+                .load_one(LabelsOfConversation {
+                    account_id,
+                    id: conversation,
+                })
+                .await
+                .unwrap()
+                .unwrap_or_default()
+                .len(),
+            loader
+                .load_one(NotesOfContact {
+                    account_id,
+                    id: contact,
+                })
+                .await
+                .unwrap()
+                .unwrap_or_default()
+                .len(),
+            loader
+                .load_one(ContactInboxesOfContact {
+                    account_id,
+                    id: contact,
+                })
+                .await
+                .unwrap()
+                .unwrap_or_default()
+                .len(),
+        ];
+        let expected = if found { [1, 1, 1, 1] } else { [0, 0, 0, 0] };
+        assert_eq!(children, expected, "labels, labels, notes, contact inboxes");
+    }
+}
