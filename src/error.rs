@@ -71,7 +71,15 @@ impl From<anyhow::Error> for AppError {
     }
 }
 
-/// The result type of domain functions.
+/// The result type of domain functions and resolvers. A `?` on an error with no conversion into
+/// [`AppError`] does not compile, so nothing reaches a client uncoded:
+///
+/// ```compile_fail
+/// # use switchboard::error::AppResult;
+/// fn limit(text: &str) -> AppResult<i32> {
+///     Ok(text.parse::<i32>()?) // ParseIntError: say which input was wrong instead
+/// }
+/// ```
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {

@@ -255,11 +255,10 @@ impl ContactMutation {
         let contact_id = parse_id("id", &id)?;
         repo::get(&state.db, viewer.account_id, contact_id).await?;
         if crate::presence::contact_online(state, viewer.account_id, contact_id).await? {
-            return Err(AppError::Conflict {
-                field: Some("id".into()),
-                message: "the contact is online; try again when they have left".into(),
-            }
-            .into());
+            return Err(AppError::conflict(
+                "id",
+                "the contact is online; try again when they have left",
+            ));
         }
         write::delete(&state.db, viewer.account_id, contact_id).await?;
         tracing::info!(

@@ -199,10 +199,7 @@ impl ConversationMutation {
         let state = ctx.state()?;
         let id = parse_id("contactInboxId", &contact_inbox_id)?;
         let contact = repo::contact_viewer(&state.db, viewer.account_id, id).await?;
-        let token = state
-            .keys
-            .issue_contact(&contact)
-            .map_err(crate::error::AppError::from)?;
+        let token = state.keys.issue_contact(&contact)?;
         Ok(token)
     }
 }

@@ -67,8 +67,7 @@ impl ImportMutation {
             Some(viewer.user_id),
             Some(upload.filename.clone()),
         )
-        .await
-        .map_err(AppError::from)?;
+        .await?;
         let importer = Importer::new(state);
         let (dir, id) = (importer.dir.clone(), import.id);
         let mut content = upload.content;
