@@ -233,6 +233,7 @@ mod tests {
         assert_eq!(field, "\"phoneNumber\"");
         assert_eq!(err.message, "must be E.164");
     }
+
     /// The boundary stays typed: no module imports async-graphql's untyped `Result` (or
     /// `FieldResult`), through which a resolver could let any `Display` error out uncoded.
     #[test]
