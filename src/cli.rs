@@ -22,7 +22,10 @@ fn print_line(line: &str) -> anyhow::Result<()> {
 
 fn describe(err: AppError) -> anyhow::Error {
     match err {
-        AppError::Internal(err) => err,
+        // The CLI is the only owner of an error it reports: unwrap the shared cause.
+        AppError::Internal(err) => {
+            std::sync::Arc::try_unwrap(err).unwrap_or_else(|shared| anyhow::anyhow!("{shared:#}"))
+        }
         other => anyhow::anyhow!(other.message()),
     }
 }

@@ -80,7 +80,7 @@ impl ContextExt for Context<'_> {
 }
 
 fn missing_state() -> AppError {
-    AppError::Internal(anyhow::anyhow!(
+    AppError::from(anyhow::anyhow!(
         "application state missing from schema data"
     ))
 }

@@ -1,8 +1,21 @@
 //! The error boundary: every error a client sees carries `extensions.code` (api.md "Errors").
 //!
-//! Domain code returns [`AppError`]; one conversion turns it into a GraphQL error. Internal
-//! errors are logged with their cause and censored for clients. Errors raised by the library
-//! itself (parse, validation, limits, coercion) get theirs in `executor::Executor`.
+//! Domain code and resolvers return [`AppError`] ([`AppResult`]); one conversion turns it into
+//! a GraphQL error. Internal errors are logged with their cause and censored for clients. Errors
+//! raised by the library itself (parse, validation, limits, coercion) get theirs in
+//! `executor::Executor`, which also codes anything left uncoded as an internal error.
+//!
+//! Resolvers are typed, so the boundary holds by construction: a `?` on an error that has no
+//! conversion into [`AppError`] does not compile, and async-graphql's blanket conversion of any
+//! `Display` type into an uncoded error never applies (`AppError` is not `Display`). How a
+//! resolver spells it:
+//! - object and complex-object fields return `AppResult<T>`: async-graphql resolves it as the
+//!   output type `Result<T, AppError>`, which needs `AppError: Clone` (hence the `Arc` in
+//!   [`AppError::Internal`]);
+//! - subscription fields return `Result<impl Stream<Item = T>, AppError>`: the `Subscription`
+//!   macro finds the stream type only inside a type spelled `Result<…>`.
+
+use std::sync::Arc;
 
 use async_graphql::ErrorExtensionValues;
 use sea_orm::{DbErr, SqlErr};
@@ -41,7 +54,7 @@ pub mod code {
 ///
 /// Deliberately not `Display`: async-graphql converts any `Display` type into an error without
 /// a code, so `?` on an `AppError` in a resolver must go through our own conversion below.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum AppError {
     Unauthenticated(String),
     Forbidden(String),
@@ -60,19 +73,34 @@ pub enum AppError {
         key: String,
         message: String,
     },
-    Internal(anyhow::Error),
+    /// Anything the client did not cause: logged with its cause, censored for clients. Shared,
+    /// because async-graphql clones a field's error when it resolves it.
+    Internal(Arc<anyhow::Error>),
 }
 
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
-        Self::Internal(err)
+        Self::Internal(Arc::new(err))
     }
 }
 
-/// The result type of domain functions.
+/// The result type of domain functions and resolvers. A `?` on an error with no conversion into
+/// [`AppError`] does not compile, so nothing reaches a client uncoded:
+///
+/// ```compile_fail
+/// # use switchboard::error::AppResult;
+/// fn limit(text: &str) -> AppResult<i32> {
+///     Ok(text.parse::<i32>()?) // ParseIntError: say which input was wrong instead
+/// }
+/// ```
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
+    /// An internal error with its cause (logged, never shown to clients).
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        Self::from(cause.into())
+    }
+
     /// A BAD_USER_INPUT error naming the offending field.
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::BadInput {
@@ -116,7 +144,7 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        Self::Internal(anyhow::Error::new(err))
+        Self::internal(err)
     }
 }
 
@@ -198,7 +226,7 @@ mod tests {
 
     #[test]
     fn internal_errors_are_censored() {
-        let err = ext(AppError::Internal(anyhow::anyhow!(
+        let err = ext(AppError::from(anyhow::anyhow!(
             "password=hunter2 at db.rs:12"
         )));
         assert_eq!(err.message, "Internal server error");
@@ -217,5 +245,49 @@ mod tests {
             .to_string();
         assert_eq!(field, "\"phoneNumber\"");
         assert_eq!(err.message, "must be E.164");
+    }
+
+    /// The boundary stays typed: no module imports async-graphql's untyped `Result` (or
+    /// `FieldResult`), through which a resolver could let any `Display` error out uncoded.
+    #[test]
+    fn resolvers_do_not_use_the_untyped_result() {
+        // This file names the patterns. `Guard::check` (src/auth/guard.rs) must return the
+        // library's `Result`, though its errors come from `AppError`; the rest of src/auth/ is
+        // converted separately, after which only that file needs the exemption.
+        const EXEMPT: [&str; 2] = ["src/error.rs", "src/auth/"];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut pending = vec![root.join("src")];
+        let mut offenders = Vec::new();
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                    continue;
+                }
+                let relative = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                if EXEMPT.iter().any(|prefix| relative.starts_with(prefix)) {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let untyped = text.contains("async_graphql::Result")
+                    || text.contains("FieldResult")
+                    || text.split("use async_graphql::{").skip(1).any(|list| {
+                        let list = list.split('}').next().unwrap_or_default();
+                        list.split(',').any(|item| item.trim() == "Result")
+                    });
+                if untyped {
+                    offenders.push(relative);
+                }
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "resolvers return AppResult / Result<_, AppError>: {offenders:?}"
+        );
     }
 }

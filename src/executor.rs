@@ -6,8 +6,11 @@
 //!   runs on every request, against that request's variables.
 //! - **Automatic persisted queries** (Apollo's protocol): a request may carry only the
 //!   `sha256Hash` of a document the instance has seen with that hash.
+//! - **Text with a NUL character is refused before execution** ([`nul`]), for HTTP and websocket
+//!   operations alike.
 //! - **Every error gets an `extensions.code`** (`error::code`): parse failures here, the
-//!   library's validation and coercion errors after execution.
+//!   library's validation and coercion errors after execution, and anything else nobody coded
+//!   becomes an internal error, logged and censored.
 //!
 //! The schema itself has no extensions. With any extension registered, async-graphql sends
 //! every field of every response through the extension chain (a boxed future and a registry
@@ -27,6 +30,8 @@ use lru::LruCache;
 use sha2::{Digest, Sha256};
 
 use crate::{error::code, graphql::AppSchema};
+
+mod nul;
 
 /// Most parsed documents kept by their text.
 pub const DOCUMENTS: usize = 1024;
@@ -110,6 +115,7 @@ impl Executor {
     /// The request with its document parsed, or the error refusing it.
     fn prepare(&self, mut request: Request) -> Result<Request, ServerError> {
         let document = self.document(&request)?;
+        nul::check(&document, &request.variables)?;
         request.set_parsed_query(document);
         Ok(request)
     }
@@ -204,22 +210,181 @@ fn set_code(err: &mut ServerError, error_code: &str) {
     }
 }
 
-/// Gives a code to every error the library raised (ours have one already): before execution
-/// (validation, limits, the operation name) they are validation failures, during execution
-/// (argument and variable coercion) they are the client's input.
+/// The message clients see for an error nobody coded.
+const CENSORED: &str = "Internal server error";
+
+/// Gives a code to every error that has none (ours have one already). Before execution
+/// (validation, limits, the operation name) they are validation failures; during execution the
+/// library's coercion of arguments and variables is the client's input, and anything else is an
+/// error a resolver let through uncoded: internal, logged with its cause, censored.
 fn assign_codes(response: &mut Response) {
     let before_execution = response.data == async_graphql::Value::Null
         && response.errors.iter().all(|err| err.path.is_empty());
     for err in &mut response.errors {
-        let error_code = if !before_execution {
+        if has_code(err) {
+            continue;
+        }
+        let error_code = if before_execution {
+            if err.message.contains("nested too deep") {
+                code::QUERY_TOO_DEEP
+            } else if err.message.contains("too complex") {
+                code::QUERY_TOO_COMPLEX
+            } else {
+                code::GRAPHQL_VALIDATION_FAILED
+            }
+        } else if is_input_coercion(err) {
             code::BAD_USER_INPUT
-        } else if err.message.contains("nested too deep") {
-            code::QUERY_TOO_DEEP
-        } else if err.message.contains("too complex") {
-            code::QUERY_TOO_COMPLEX
         } else {
-            code::GRAPHQL_VALIDATION_FAILED
+            tracing::error!(
+                error = %err.message,
+                path = ?err.path,
+                "uncoded error during execution"
+            );
+            CENSORED.clone_into(&mut err.message);
+            code::INTERNAL_SERVER_ERROR
         };
         set_code(err, error_code);
+    }
+}
+
+fn has_code(err: &ServerError) -> bool {
+    err.extensions
+        .as_ref()
+        .is_some_and(|extensions| extensions.get("code").is_some())
+}
+
+/// Whether an execution error is async-graphql's refusal of an argument or variable value. The
+/// library builds those from a message alone (`InputValueError`: no source), starting with one
+/// of these phrases; an error converted from any other error type carries that error as its
+/// source, so a foreign message starting the same way is still internal.
+fn is_input_coercion(err: &ServerError) -> bool {
+    const PREFIXES: [&str; 3] = [
+        "Failed to parse \"",
+        "Expected input type \"",
+        "Invalid value for argument ",
+    ];
+    err.source.is_none()
+        && (PREFIXES
+            .iter()
+            .any(|prefix| err.message.starts_with(prefix))
+            || (err.message.starts_with("Variable ") && err.message.ends_with(" is not defined.")))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use async_graphql::{
+        EmptyMutation, EmptySubscription, InputValueError, InputValueResult, Object, Scalar,
+        ScalarType, Schema, Value,
+    };
+
+    use super::*;
+    use crate::error::{AppError, AppResult};
+
+    /// An even number: its parse is the library's coercion path at execution time.
+    struct Even(i64);
+
+    #[Scalar]
+    impl ScalarType for Even {
+        fn parse(value: Value) -> InputValueResult<Self> {
+            match value {
+                Value::Number(n) if n.as_i64().is_some_and(|n| n % 2 == 0) => {
+                    Ok(Self(n.as_i64().unwrap_or_default()))
+                }
+                _ => Err(InputValueError::custom("not even")),
+            }
+        }
+
+        fn to_value(&self) -> Value {
+            Value::from(self.0)
+        }
+    }
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn small(&self, #[graphql(validator(maximum = 10))] n: i32) -> i32 {
+            n
+        }
+
+        async fn even(&self, value: Even) -> i64 {
+            value.0
+        }
+
+        /// What a resolver on an untyped `Result` could do: a foreign error, uncoded.
+        async fn leaky(&self) -> Result<i32, String> {
+            Err("password=hunter2 at db.rs:12".into())
+        }
+
+        /// A foreign error whose message looks like the library's coercion error.
+        async fn impostor(&self) -> Result<i32, String> {
+            Err("Failed to parse \"Int\": connection reset".into())
+        }
+
+        async fn typed(&self) -> AppResult<i32> {
+            Err(AppError::bad_input("x", "x is wrong"))
+        }
+    }
+
+    async fn run(query: &str) -> Response {
+        let schema = Schema::new(Query, EmptyMutation, EmptySubscription);
+        let mut response = schema.execute(query).await;
+        assign_codes(&mut response);
+        response
+    }
+
+    fn code_of(err: &ServerError) -> String {
+        match err.extensions.as_ref().unwrap().get("code").unwrap() {
+            Value::String(code) => code.clone(),
+            other => panic!("code: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn coercion_errors_are_the_clients_input() {
+        for query in ["{ small(n: 11) }", "{ even(value: 3) }"] {
+            let response = run(query).await;
+            let err = &response.errors[0];
+            assert_eq!(code_of(err), code::BAD_USER_INPUT, "{query}: {err:?}");
+            assert!(err.message.starts_with("Failed to parse"), "{err:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_uncoded_execution_error_is_internal_and_censored() {
+        for query in ["{ leaky }", "{ impostor }"] {
+            let response = run(query).await;
+            let err = &response.errors[0];
+            assert_eq!(
+                code_of(err),
+                code::INTERNAL_SERVER_ERROR,
+                "{query}: {err:?}"
+            );
+            assert_eq!(err.message, CENSORED);
+        }
+    }
+
+    #[tokio::test]
+    async fn coded_errors_and_validation_keep_their_codes() {
+        let typed = run("{ typed }").await;
+        assert_eq!(code_of(&typed.errors[0]), code::BAD_USER_INPUT);
+        assert_eq!(typed.errors[0].message, "x is wrong");
+        let invalid = run("{ small(n: \"eleven\") }").await;
+        assert_eq!(code_of(&invalid.errors[0]), code::GRAPHQL_VALIDATION_FAILED);
+        let unknown = run("{ nothing }").await;
+        assert_eq!(code_of(&unknown.errors[0]), code::GRAPHQL_VALIDATION_FAILED);
+    }
+
+    #[test]
+    fn coercion_is_recognised_by_shape_not_only_by_message() {
+        let library = ServerError::new("Expected input type \"Int\", found \"x\".", None);
+        assert!(is_input_coercion(&library));
+        let undefined = ServerError::new("Variable x is not defined.", None);
+        assert!(is_input_coercion(&undefined));
+        let mut foreign = ServerError::new("Failed to parse \"Int\": io", None);
+        foreign.source = Some(std::sync::Arc::new("io"));
+        assert!(!is_input_coercion(&foreign));
+        assert!(!is_input_coercion(&ServerError::new("boom", None)));
     }
 }

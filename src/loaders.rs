@@ -32,14 +32,22 @@ pub type LoadError = Arc<DbErr>;
 /// would lose its code).
 #[allow(clippy::needless_pass_by_value)]
 pub fn load_error(err: LoadError) -> crate::error::AppError {
-    crate::error::AppError::Internal(anyhow::anyhow!("batch load failed: {err}"))
+    crate::error::AppError::from(anyhow::anyhow!("batch load failed: {err}"))
 }
 
 macro_rules! key {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
+        ///
+        /// Scoped: the row must belong to `account_id`, so a key naming another account's row
+        /// loads nothing, whatever the caller forgot to check.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub struct $name(pub i64);
+        pub struct $name {
+            /// The account the viewer (or the parent row) belongs to.
+            pub account_id: i64,
+            /// The row's id (for `…Of…` keys, the parent's).
+            pub id: i64,
+        }
     };
 }
 
@@ -51,18 +59,18 @@ key!(/// A contact's contact inboxes.
     ContactInboxesOfContact);
 key!(/// A contact's notes, newest first.
     NotesOfContact);
-key!(/// An account's inboxes.
-    InboxesOfAccount);
 key!(/// An inbox by id.
     InboxById);
 key!(/// A contact by id.
     ContactById);
-key!(/// A contact inbox by id.
+key!(/// A contact inbox by id (its account is its inbox's).
     ContactInboxById);
-key!(/// A user by id.
-    UserById);
 key!(/// A conversation by id.
     ConversationById);
+
+/// An account's inboxes (the account is the key itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InboxesOfAccount(pub i64);
 
 /// A user's membership of an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,21 +79,26 @@ pub struct Member {
     pub user_id: i64,
 }
 
+/// The distinct values of one field of the keys (a batch usually holds one account).
 fn ids<K: Copy>(keys: &[K], id: impl Fn(K) -> i64) -> Vec<i64> {
-    keys.iter().map(|k| id(*k)).collect()
+    let mut ids: Vec<i64> = keys.iter().map(|k| id(*k)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
-fn group<K, V>(
-    keys: &[K],
-    rows: impl IntoIterator<Item = (i64, V)>,
-    key: impl Fn(i64) -> K,
-) -> HashMap<K, Vec<V>>
+/// Rows grouped under the key each one belongs to: every requested key gets an entry (an empty
+/// list when it has no rows), and a row under a key nobody asked for (another account's) is
+/// dropped.
+fn group<K, V>(keys: &[K], rows: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>>
 where
     K: std::hash::Hash + Eq + Copy,
 {
     let mut map: HashMap<K, Vec<V>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-    for (id, value) in rows {
-        map.entry(key(id)).or_default().push(value);
+    for (key, value) in rows {
+        if let Some(values) = map.get_mut(&key) {
+            values.push(value);
+        }
     }
     map
 }
@@ -99,14 +112,20 @@ impl Loader<LabelsOfContact> for DbLoader {
         keys: &[LabelsOfContact],
     ) -> Result<HashMap<LabelsOfContact, Vec<String>>, LoadError> {
         let rows = contact_label::Entity::find()
-            .filter(contact_label::Column::ContactId.is_in(ids(keys, |k| k.0)))
+            .filter(contact_label::Column::AccountId.is_in(ids(keys, |k| k.account_id)))
+            .filter(contact_label::Column::ContactId.is_in(ids(keys, |k| k.id)))
             .order_by_asc(contact_label::Column::Name)
             .all(&self.db)
             .await?;
         Ok(group(
             keys,
-            rows.into_iter().map(|r| (r.contact_id, r.name)),
-            LabelsOfContact,
+            rows.into_iter().map(|r| {
+                let key = LabelsOfContact {
+                    account_id: r.account_id,
+                    id: r.contact_id,
+                };
+                (key, r.name)
+            }),
         ))
     }
 }
@@ -120,22 +139,29 @@ impl Loader<LabelsOfConversation> for DbLoader {
         keys: &[LabelsOfConversation],
     ) -> Result<HashMap<LabelsOfConversation, Vec<String>>, LoadError> {
         let rows = conversation_label::Entity::find()
-            .filter(conversation_label::Column::ConversationId.is_in(ids(keys, |k| k.0)))
+            .filter(conversation_label::Column::AccountId.is_in(ids(keys, |k| k.account_id)))
+            .filter(conversation_label::Column::ConversationId.is_in(ids(keys, |k| k.id)))
             .order_by_asc(conversation_label::Column::Name)
             .all(&self.db)
             .await?;
         Ok(group(
             keys,
-            rows.into_iter().map(|r| (r.conversation_id, r.name)),
-            LabelsOfConversation,
+            rows.into_iter().map(|r| {
+                let key = LabelsOfConversation {
+                    account_id: r.account_id,
+                    id: r.conversation_id,
+                };
+                (key, r.name)
+            }),
         ))
     }
 }
 
 /// A contact's inboxes come with the inbox itself (one joined statement): a page asking for
-/// `contactInboxes { inbox { … } }` needs no further round trip for the inboxes.
+/// `contactInboxes { inbox { … } }` needs no further round trip for the inboxes. The inbox's
+/// account scopes the row (contact inboxes have no account of their own).
 impl Loader<ContactInboxesOfContact> for DbLoader {
-    type Value = Vec<(contact_inbox::Model, Option<inbox::Model>)>;
+    type Value = Vec<(contact_inbox::Model, inbox::Model)>;
     type Error = LoadError;
 
     async fn load(
@@ -144,14 +170,21 @@ impl Loader<ContactInboxesOfContact> for DbLoader {
     ) -> Result<HashMap<ContactInboxesOfContact, Self::Value>, LoadError> {
         let rows = contact_inbox::Entity::find()
             .find_also_related(inbox::Entity)
-            .filter(contact_inbox::Column::ContactId.is_in(ids(keys, |k| k.0)))
+            .filter(contact_inbox::Column::ContactId.is_in(ids(keys, |k| k.id)))
+            .filter(inbox::Column::AccountId.is_in(ids(keys, |k| k.account_id)))
             .order_by_asc(contact_inbox::Column::Id)
             .all(&self.db)
             .await?;
         Ok(group(
             keys,
-            rows.into_iter().map(|row| (row.0.contact_id, row)),
-            ContactInboxesOfContact,
+            rows.into_iter().filter_map(|(contact_inbox, inbox)| {
+                let inbox = inbox?;
+                let key = ContactInboxesOfContact {
+                    account_id: inbox.account_id,
+                    id: contact_inbox.contact_id,
+                };
+                Some((key, (contact_inbox, inbox)))
+            }),
         ))
     }
 }
@@ -165,15 +198,21 @@ impl Loader<NotesOfContact> for DbLoader {
         keys: &[NotesOfContact],
     ) -> Result<HashMap<NotesOfContact, Self::Value>, LoadError> {
         let rows = note::Entity::find()
-            .filter(note::Column::ContactId.is_in(ids(keys, |k| k.0)))
+            .filter(note::Column::AccountId.is_in(ids(keys, |k| k.account_id)))
+            .filter(note::Column::ContactId.is_in(ids(keys, |k| k.id)))
             .order_by_desc(note::Column::CreatedAt)
             .order_by_desc(note::Column::Id)
             .all(&self.db)
             .await?;
         Ok(group(
             keys,
-            rows.into_iter().map(|r| (r.contact_id, r)),
-            NotesOfContact,
+            rows.into_iter().map(|r| {
+                let key = NotesOfContact {
+                    account_id: r.account_id,
+                    id: r.contact_id,
+                };
+                (key, r)
+            }),
         ))
     }
 }
@@ -193,12 +232,14 @@ impl Loader<InboxesOfAccount> for DbLoader {
             .await?;
         Ok(group(
             keys,
-            rows.into_iter().map(|r| (r.account_id, r)),
-            InboxesOfAccount,
+            rows.into_iter()
+                .map(|r| (InboxesOfAccount(r.account_id), r)),
         ))
     }
 }
 
+/// A row by id, keyed by the account the row itself names: a key with another account finds
+/// no entry.
 macro_rules! by_id {
     ($key:ident, $entity:ident) => {
         impl Loader<$key> for DbLoader {
@@ -207,10 +248,20 @@ macro_rules! by_id {
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, LoadError> {
                 let rows = $entity::Entity::find()
-                    .filter($entity::Column::Id.is_in(ids(keys, |k| k.0)))
+                    .filter($entity::Column::AccountId.is_in(ids(keys, |k| k.account_id)))
+                    .filter($entity::Column::Id.is_in(ids(keys, |k| k.id)))
                     .all(&self.db)
                     .await?;
-                Ok(rows.into_iter().map(|r| ($key(r.id), r)).collect())
+                Ok(rows
+                    .into_iter()
+                    .map(|r| {
+                        let key = $key {
+                            account_id: r.account_id,
+                            id: r.id,
+                        };
+                        (key, r)
+                    })
+                    .collect())
             }
         }
     };
@@ -218,9 +269,36 @@ macro_rules! by_id {
 
 by_id!(InboxById, inbox);
 by_id!(ContactById, contact);
-by_id!(ContactInboxById, contact_inbox);
-by_id!(UserById, user);
 by_id!(ConversationById, conversation);
+
+/// A contact inbox comes with its inbox, which scopes it.
+impl Loader<ContactInboxById> for DbLoader {
+    type Value = (contact_inbox::Model, inbox::Model);
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ContactInboxById],
+    ) -> Result<HashMap<ContactInboxById, Self::Value>, LoadError> {
+        let rows = contact_inbox::Entity::find()
+            .find_also_related(inbox::Entity)
+            .filter(contact_inbox::Column::Id.is_in(ids(keys, |k| k.id)))
+            .filter(inbox::Column::AccountId.is_in(ids(keys, |k| k.account_id)))
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(contact_inbox, inbox)| {
+                let inbox = inbox?;
+                let key = ContactInboxById {
+                    account_id: inbox.account_id,
+                    id: contact_inbox.id,
+                };
+                Some((key, (contact_inbox, inbox)))
+            })
+            .collect())
+    }
+}
 
 impl Loader<Member> for DbLoader {
     type Value = (user::Model, account_user::Model);
@@ -228,6 +306,7 @@ impl Loader<Member> for DbLoader {
 
     async fn load(&self, keys: &[Member]) -> Result<HashMap<Member, Self::Value>, LoadError> {
         let rows = account_user::Entity::find()
+            .filter(account_user::Column::AccountId.is_in(ids(keys, |k| k.account_id)))
             .filter(account_user::Column::UserId.is_in(ids(keys, |k| k.user_id)))
             .find_also_related(user::Entity)
             .all(&self.db)

@@ -225,8 +225,8 @@ macro_rules! connection {
             }
 
             /// How many rows the whole result has (not just this page).
-            async fn total_count(&self) -> async_graphql::Result<u64> {
-                Ok((self.total)().await?)
+            async fn total_count(&self) -> $crate::error::AppResult<u64> {
+                (self.total)().await
             }
         }
 

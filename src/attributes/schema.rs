@@ -1,6 +1,6 @@
 //! Thin resolvers for custom attribute definitions and the label catalogue.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object};
 
 use super::repo;
 use crate::{
@@ -10,6 +10,7 @@ use crate::{
         CustomAttributeDefinition, Label,
     },
     context::ContextExt,
+    error::AppResult,
     ids::parse_id,
 };
 
@@ -25,7 +26,7 @@ impl AttributeQuery {
         &self,
         ctx: &Context<'_>,
         model: Option<AttributeModel>,
-    ) -> Result<Vec<CustomAttributeDefinition>> {
+    ) -> AppResult<Vec<CustomAttributeDefinition>> {
         let viewer = ctx.member()?;
         let rows = repo::definitions(ctx.db()?, viewer.account_id, model.map(Into::into)).await?;
         Ok(rows.into_iter().map(Into::into).collect())
@@ -33,7 +34,7 @@ impl AttributeQuery {
 
     /// The account's label catalogue.
     #[graphql(guard = "RoleGuard::Member")]
-    async fn labels(&self, ctx: &Context<'_>) -> Result<Vec<Label>> {
+    async fn labels(&self, ctx: &Context<'_>) -> AppResult<Vec<Label>> {
         let viewer = ctx.member()?;
         Ok(repo::labels(ctx.db()?, viewer.account_id)
             .await?
@@ -55,7 +56,7 @@ impl AttributeMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateCustomAttributeDefinitionInput,
-    ) -> Result<CustomAttributeDefinition> {
+    ) -> AppResult<CustomAttributeDefinition> {
         let viewer = ctx.admin()?;
         Ok(repo::create_definition(ctx.db()?, viewer.account_id, input)
             .await?
@@ -64,7 +65,7 @@ impl AttributeMutation {
 
     /// Deletes a custom attribute definition (administrators); returns its id.
     #[graphql(guard = "RoleGuard::Administrator")]
-    async fn delete_custom_attribute_definition(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+    async fn delete_custom_attribute_definition(&self, ctx: &Context<'_>, id: ID) -> AppResult<ID> {
         let viewer = ctx.admin()?;
         repo::delete_definition(ctx.db()?, viewer.account_id, parse_id("id", &id)?).await?;
         Ok(id)
@@ -72,7 +73,7 @@ impl AttributeMutation {
 
     /// Adds a label to the account's catalogue (administrators).
     #[graphql(guard = "RoleGuard::Administrator")]
-    async fn create_label(&self, ctx: &Context<'_>, input: CreateLabelInput) -> Result<Label> {
+    async fn create_label(&self, ctx: &Context<'_>, input: CreateLabelInput) -> AppResult<Label> {
         let viewer = ctx.admin()?;
         Ok(repo::create_label(ctx.db()?, viewer.account_id, input)
             .await?

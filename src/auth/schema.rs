@@ -69,7 +69,7 @@ impl AuthMutation {
             account_id: membership.account_id,
             role: membership.role,
         };
-        let token = state.keys.issue_user(&viewer).map_err(AppError::Internal)?;
+        let token = state.keys.issue_user(&viewer).map_err(AppError::from)?;
         tracing::info!(
             user_id = user.id,
             account_id = viewer.account_id,

@@ -1,6 +1,6 @@
 //! Thin resolvers for contacts.
 
-use async_graphql::{Context, ID, Object, Result, Subscription};
+use async_graphql::{Context, ID, Object, Subscription};
 use futures_util::Stream;
 use sea_orm::{ColumnTrait, Condition};
 use tokio::sync::broadcast::error::RecvError;
@@ -19,7 +19,7 @@ use crate::{
     attributes::repo as attributes,
     auth::guard::RoleGuard,
     context::ContextExt,
-    error::AppError,
+    error::{AppError, AppResult},
     events::{Event, EventPayload},
     ids::parse_id,
     loaders::ContactById,
@@ -33,7 +33,7 @@ pub struct ContactQuery;
 impl ContactQuery {
     /// One contact (resolved or not); null when absent or in another account.
     #[graphql(guard = "RoleGuard::Member")]
-    async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Contact>> {
+    async fn contact(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Contact>> {
         let viewer = ctx.member()?;
         let id = parse_id("id", &id)?;
         Ok(repo::find(ctx.db()?, viewer.account_id, id)
@@ -54,7 +54,7 @@ impl ContactQuery {
         before: Option<String>,
         sort: Option<ContactSort>,
         labels: Option<Vec<String>>,
-    ) -> Result<ContactConnection> {
+    ) -> AppResult<ContactConnection> {
         let viewer = ctx.member()?;
         let mut condition = repo::resolved();
         if let Some(labels) = labels.filter(|l| !l.is_empty()) {
@@ -87,7 +87,7 @@ impl ContactQuery {
         first: Option<i32>,
         after: Option<String>,
         sort: Option<ContactSort>,
-    ) -> Result<ContactConnection> {
+    ) -> AppResult<ContactConnection> {
         let viewer = ctx.member()?;
         let state = ctx.shared_state()?;
         let search = repo::search(&query, state.db.get_database_backend())?;
@@ -115,7 +115,7 @@ impl ContactQuery {
         first: Option<i32>,
         after: Option<String>,
         sort: Option<ContactSort>,
-    ) -> Result<ContactConnection> {
+    ) -> AppResult<ContactConnection> {
         let viewer = ctx.member()?;
         let state = ctx.shared_state()?;
         let condition = filter_condition(&state, viewer.account_id, &filter).await?;
@@ -141,7 +141,7 @@ impl ContactQuery {
         first: Option<i32>,
         after: Option<String>,
         sort: Option<ContactSort>,
-    ) -> Result<ContactConnection> {
+    ) -> AppResult<ContactConnection> {
         let viewer = ctx.member()?;
         let state = ctx.shared_state()?;
         let online = crate::presence::online_contacts(&state, viewer.account_id).await?;
@@ -205,7 +205,7 @@ impl ContactMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateContactInput,
-    ) -> Result<Contact> {
+    ) -> AppResult<Contact> {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
         let contact = write::create(&state.db, viewer.account_id, input).await?;
@@ -231,7 +231,7 @@ impl ContactMutation {
         ctx: &Context<'_>,
         id: ID,
         input: UpdateContactInput,
-    ) -> Result<Contact> {
+    ) -> AppResult<Contact> {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
         let contact =
@@ -249,17 +249,16 @@ impl ContactMutation {
     /// Deletes a contact with its conversations, messages, notes, contact inboxes and labels
     /// (administrators; refused while the contact is online). Returns its id.
     #[graphql(guard = "RoleGuard::Administrator")]
-    async fn delete_contact(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+    async fn delete_contact(&self, ctx: &Context<'_>, id: ID) -> AppResult<ID> {
         let viewer = ctx.admin()?;
         let state = ctx.state()?;
         let contact_id = parse_id("id", &id)?;
         repo::get(&state.db, viewer.account_id, contact_id).await?;
         if crate::presence::contact_online(state, viewer.account_id, contact_id).await? {
-            return Err(AppError::Conflict {
-                field: Some("id".into()),
-                message: "the contact is online; try again when they have left".into(),
-            }
-            .into());
+            return Err(AppError::conflict(
+                "id",
+                "the contact is online; try again when they have left",
+            ));
         }
         write::delete(&state.db, viewer.account_id, contact_id).await?;
         tracing::info!(
@@ -284,7 +283,7 @@ impl ContactMutation {
         ctx: &Context<'_>,
         id: ID,
         keys: Vec<String>,
-    ) -> Result<Contact> {
+    ) -> AppResult<Contact> {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
         let contact = write::delete_custom_attributes(
@@ -306,7 +305,7 @@ impl ContactMutation {
 
     /// Removes a contact's avatar.
     #[graphql(guard = "RoleGuard::Member")]
-    async fn delete_contact_avatar(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
+    async fn delete_contact_avatar(&self, ctx: &Context<'_>, id: ID) -> AppResult<Contact> {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
         let contact =
@@ -328,7 +327,7 @@ impl ContactMutation {
         ctx: &Context<'_>,
         id: ID,
         labels: Vec<String>,
-    ) -> Result<Contact> {
+    ) -> AppResult<Contact> {
         labels_mutation(ctx, &id, &labels, true).await
     }
 
@@ -339,7 +338,7 @@ impl ContactMutation {
         ctx: &Context<'_>,
         id: ID,
         labels: Vec<String>,
-    ) -> Result<Contact> {
+    ) -> AppResult<Contact> {
         labels_mutation(ctx, &id, &labels, false).await
     }
 
@@ -351,7 +350,7 @@ impl ContactMutation {
         contact_id: ID,
         inbox_id: ID,
         source_id: Option<String>,
-    ) -> Result<ContactInbox> {
+    ) -> AppResult<ContactInbox> {
         let viewer = ctx.member()?;
         let db = ctx.db()?;
         let contact = repo::get(db, viewer.account_id, parse_id("contactId", &contact_id)?).await?;
@@ -359,7 +358,7 @@ impl ContactMutation {
         let source_id = crate::validate::optional_string("sourceId", source_id.as_deref())?;
         Ok(ContactInbox(
             write::insert_contact_inbox(db, contact.id, inbox.id, source_id).await?,
-            Some(inbox),
+            inbox,
         ))
     }
 
@@ -374,7 +373,7 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The contact that survives.")] base_contact_id: ID,
         #[graphql(desc = "The contact merged into the base and deleted.")] mergee_contact_id: ID,
-    ) -> Result<Contact> {
+    ) -> AppResult<Contact> {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
         let base_id = parse_id("baseContactId", &base_contact_id)?;
@@ -400,7 +399,7 @@ async fn labels_mutation(
     id: &ID,
     labels: &[String],
     replace: bool,
-) -> Result<Contact> {
+) -> AppResult<Contact> {
     let viewer = ctx.member()?;
     let state = ctx.state()?;
     let contact = write::set_labels(
@@ -429,7 +428,10 @@ pub struct ContactSubscription;
 impl ContactSubscription {
     /// Contacts of the account created, updated, merged or deleted (agents only).
     #[graphql(guard = "RoleGuard::Member")]
-    async fn contact_changed(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = ContactEvent>> {
+    async fn contact_changed(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = ContactEvent>, AppError> {
         let viewer = ctx.member()?;
         let state = ctx.shared_state()?;
         let mut events = state.bus.subscribe();
@@ -452,11 +454,10 @@ impl ContactSubscription {
                     // The shared loader batches the loads of every subscriber receiving this event.
                     _ => state
                         .loader
-                        .load_one(ContactById(contact_id))
+                        .load_one(ContactById { account_id: viewer.account_id, id: contact_id })
                         .await
                         .ok()
-                        .flatten()
-                        .filter(|contact| contact.account_id == viewer.account_id),
+                        .flatten(),
                 };
                 yield ContactEvent { kind, contact_id: contact_id.into(), contact };
             }

@@ -1,8 +1,7 @@
 //! GraphQL types of contacts, contact inboxes, notes and custom attribute definitions.
 
 use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result,
-    SimpleObject,
+    ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject,
 };
 use chrono::{DateTime, Utc};
 use entity::{contact, contact_inbox, custom_attribute_definition, inbox, label, note};
@@ -13,10 +12,10 @@ use crate::{
     auth::types::User,
     context::ContextExt,
     conversations::types::{ConversationConnection, ConversationStatus},
-    error::AppError,
+    error::{AppError, AppResult},
     inboxes::types::Inbox,
     loaders::{
-        ContactById, ContactInboxesOfContact, InboxById, InboxesOfAccount, LabelsOfContact, Member,
+        ContactById, ContactInboxesOfContact, InboxesOfAccount, LabelsOfContact, Member,
         NotesOfContact, load_error,
     },
     presence::types::ContactAvailability,
@@ -109,7 +108,7 @@ impl Contact {
         additional_text(&self.0.additional_attributes, "country_code").map(str::to_uppercase)
     }
     /// Whether the contact is connected now.
-    async fn availability_status(&self, ctx: &Context<'_>) -> Result<ContactAvailability> {
+    async fn availability_status(&self, ctx: &Context<'_>) -> AppResult<ContactAvailability> {
         let state = ctx.state()?;
         let online = crate::presence::contact_online(state, self.0.account_id, self.0.id).await?;
         Ok(if online {
@@ -141,20 +140,26 @@ impl Contact {
     }
     /// Label names, sorted.
     #[graphql(guard = "RoleGuard::Member")]
-    async fn labels(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+    async fn labels(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
         let labels = ctx
             .loader()?
-            .load_one(LabelsOfContact(self.0.id))
+            .load_one(LabelsOfContact {
+                account_id: self.0.account_id,
+                id: self.0.id,
+            })
             .await
             .map_err(load_error)?;
         Ok(labels.unwrap_or_default())
     }
     /// The inboxes the contact is known in, with its id in each.
     #[graphql(guard = "RoleGuard::Member")]
-    async fn contact_inboxes(&self, ctx: &Context<'_>) -> Result<Vec<ContactInbox>> {
+    async fn contact_inboxes(&self, ctx: &Context<'_>) -> AppResult<Vec<ContactInbox>> {
         let rows = ctx
             .loader()?
-            .load_one(ContactInboxesOfContact(self.0.id))
+            .load_one(ContactInboxesOfContact {
+                account_id: self.0.account_id,
+                id: self.0.id,
+            })
             .await
             .map_err(load_error)?;
         Ok(rows
@@ -167,11 +172,14 @@ impl Contact {
     /// inboxes when the contact has an email, SMS/WhatsApp inboxes when it has a phone number,
     /// and other inboxes (such as web widgets) where the contact is already known.
     #[graphql(guard = "RoleGuard::Member")]
-    async fn contactable_inboxes(&self, ctx: &Context<'_>) -> Result<Vec<Inbox>> {
+    async fn contactable_inboxes(&self, ctx: &Context<'_>) -> AppResult<Vec<Inbox>> {
         let loader = ctx.loader()?;
         let (inboxes, known) = futures_util::try_join!(
             loader.load_one(InboxesOfAccount(self.0.account_id)),
-            loader.load_one(ContactInboxesOfContact(self.0.id)),
+            loader.load_one(ContactInboxesOfContact {
+                account_id: self.0.account_id,
+                id: self.0.id,
+            }),
         )
         .map_err(load_error)?;
         let known: Vec<i64> = known
@@ -193,10 +201,13 @@ impl Contact {
     }
     /// Notes on the contact, newest first.
     #[graphql(guard = "RoleGuard::Member")]
-    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<Note>> {
+    async fn notes(&self, ctx: &Context<'_>) -> AppResult<Vec<Note>> {
         let notes = ctx
             .loader()?
-            .load_one(NotesOfContact(self.0.id))
+            .load_one(NotesOfContact {
+                account_id: self.0.account_id,
+                id: self.0.id,
+            })
             .await
             .map_err(load_error)?;
         Ok(notes.unwrap_or_default().into_iter().map(Note).collect())
@@ -209,7 +220,7 @@ impl Contact {
         first: Option<i32>,
         after: Option<String>,
         status: Option<ConversationStatus>,
-    ) -> Result<ConversationConnection> {
+    ) -> AppResult<ConversationConnection> {
         let state = ctx.shared_state()?;
         let filter = crate::conversations::repo::ConversationFilter {
             contact_id: Some(self.0.id),
@@ -229,9 +240,10 @@ impl Contact {
     }
 }
 
-/// A contact's identity in one inbox, and the inbox when it was read along with it.
+/// A contact's identity in one inbox, with that inbox (read along with it: contact inboxes have
+/// no account of their own, the inbox's scopes them).
 #[derive(Clone, Debug)]
-pub struct ContactInbox(pub contact_inbox::Model, pub Option<inbox::Model>);
+pub struct ContactInbox(pub contact_inbox::Model, pub inbox::Model);
 
 /// A contact's identity in one inbox.
 #[Object]
@@ -245,22 +257,17 @@ impl ContactInbox {
         &self.0.source_id
     }
     /// The inbox.
-    async fn inbox(&self, ctx: &Context<'_>) -> Result<Inbox> {
-        if let Some(inbox) = &self.1 {
-            return Ok(inbox.clone().into());
-        }
-        let inbox = ctx
-            .loader()?
-            .load_one(InboxById(self.0.inbox_id))
-            .await
-            .map_err(load_error)?;
-        Ok(inbox.ok_or(AppError::NotFound("inbox"))?.into())
+    async fn inbox(&self) -> Inbox {
+        self.1.clone().into()
     }
     /// The contact.
-    async fn contact(&self, ctx: &Context<'_>) -> Result<Contact> {
+    async fn contact(&self, ctx: &Context<'_>) -> AppResult<Contact> {
         let contact = ctx
             .loader()?
-            .load_one(ContactById(self.0.contact_id))
+            .load_one(ContactById {
+                account_id: self.1.account_id,
+                id: self.0.contact_id,
+            })
             .await
             .map_err(load_error)?;
         Ok(Contact(contact.ok_or(AppError::NotFound("contact"))?))
@@ -287,16 +294,19 @@ impl Note {
         &self.0.content
     }
     /// The contact the note is about.
-    async fn contact(&self, ctx: &Context<'_>) -> Result<Contact> {
+    async fn contact(&self, ctx: &Context<'_>) -> AppResult<Contact> {
         let contact = ctx
             .loader()?
-            .load_one(ContactById(self.0.contact_id))
+            .load_one(ContactById {
+                account_id: self.0.account_id,
+                id: self.0.contact_id,
+            })
             .await
             .map_err(load_error)?;
         Ok(Contact(contact.ok_or(AppError::NotFound("contact"))?))
     }
     /// The author (stays the author when someone else edits); null if they left the account.
-    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn user(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let Some(user_id) = self.0.user_id else {
             return Ok(None);
         };

@@ -1,6 +1,6 @@
 //! Thin resolvers for conversations and widget tokens.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object};
 
 use super::{
     publish, repo,
@@ -10,6 +10,7 @@ use super::{
 use crate::{
     auth::guard::RoleGuard,
     context::ContextExt,
+    error::AppResult,
     events::{ConversationChange, EventPayload},
     ids::parse_id,
 };
@@ -26,7 +27,7 @@ impl ConversationQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The conversation's id.")] id: ID,
-    ) -> Result<Option<Conversation>> {
+    ) -> AppResult<Option<Conversation>> {
         let viewer = ctx.member()?;
         let id = parse_id("id", &id)?;
         Ok(repo::find(ctx.db()?, viewer.account_id, id)
@@ -52,7 +53,7 @@ impl ConversationQuery {
         #[graphql(desc = "Start after this cursor.")] after: Option<String>,
         #[graphql(desc = "Page size, reading backwards (at most 100).")] last: Option<i32>,
         #[graphql(desc = "End before this cursor.")] before: Option<String>,
-    ) -> Result<ConversationConnection> {
+    ) -> AppResult<ConversationConnection> {
         let viewer = ctx.member()?;
         let filter = repo::ConversationFilter {
             contact_id: None,
@@ -82,7 +83,7 @@ impl ConversationMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The conversation.")] input: CreateConversationInput,
-    ) -> Result<Conversation> {
+    ) -> AppResult<Conversation> {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
         let (conversation, message) = write::create(&state.db, viewer, input).await?;
@@ -112,7 +113,7 @@ impl ConversationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The conversation's id.")] id: ID,
         #[graphql(desc = "The new status.")] status: ConversationStatus,
-    ) -> Result<Conversation> {
+    ) -> AppResult<Conversation> {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
         let id = parse_id("id", &id)?;
@@ -142,7 +143,7 @@ impl ConversationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The conversation's id.")] id: ID,
         #[graphql(desc = "The member to assign, or null to unassign.")] assignee_id: Option<ID>,
-    ) -> Result<Conversation> {
+    ) -> AppResult<Conversation> {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
         let id = parse_id("id", &id)?;
@@ -169,7 +170,7 @@ impl ConversationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The conversation's id.")] id: ID,
         #[graphql(desc = "The complete new set of label names.")] labels: Vec<String>,
-    ) -> Result<Conversation> {
+    ) -> AppResult<Conversation> {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
         let id = parse_id("id", &id)?;
@@ -193,15 +194,12 @@ impl ConversationMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The contact inbox the token speaks for.")] contact_inbox_id: ID,
-    ) -> Result<String> {
+    ) -> AppResult<String> {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
         let id = parse_id("contactInboxId", &contact_inbox_id)?;
         let contact = repo::contact_viewer(&state.db, viewer.account_id, id).await?;
-        let token = state
-            .keys
-            .issue_contact(&contact)
-            .map_err(crate::error::AppError::from)?;
+        let token = state.keys.issue_contact(&contact)?;
         Ok(token)
     }
 }

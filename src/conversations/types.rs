@@ -1,6 +1,6 @@
 //! GraphQL types of conversations.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::conversation;
 
@@ -8,7 +8,7 @@ use crate::{
     auth::{guard::RoleGuard, types::User, viewer::Viewer},
     contacts::types::{Contact, ContactInbox},
     context::ContextExt,
-    error::AppError,
+    error::{AppError, AppResult},
     inboxes::types::Inbox,
     loaders::{ContactById, ContactInboxById, InboxById, LabelsOfConversation, Member, load_error},
     messages::{
@@ -53,37 +53,46 @@ impl Conversation {
         self.0.status.into()
     }
     /// The inbox it arrived through.
-    async fn inbox(&self, ctx: &Context<'_>) -> Result<Inbox> {
+    async fn inbox(&self, ctx: &Context<'_>) -> AppResult<Inbox> {
         let inbox = ctx
             .loader()?
-            .load_one(InboxById(self.0.inbox_id))
+            .load_one(InboxById {
+                account_id: self.0.account_id,
+                id: self.0.inbox_id,
+            })
             .await
             .map_err(load_error)?;
         Ok(inbox.ok_or(AppError::NotFound("inbox"))?.into())
     }
     /// The contact.
-    async fn contact(&self, ctx: &Context<'_>) -> Result<Contact> {
+    async fn contact(&self, ctx: &Context<'_>) -> AppResult<Contact> {
         let contact = ctx
             .loader()?
-            .load_one(ContactById(self.0.contact_id))
+            .load_one(ContactById {
+                account_id: self.0.account_id,
+                id: self.0.contact_id,
+            })
             .await
             .map_err(load_error)?;
         Ok(Contact(contact.ok_or(AppError::NotFound("contact"))?))
     }
     /// The contact's identity in the inbox.
-    async fn contact_inbox(&self, ctx: &Context<'_>) -> Result<Option<ContactInbox>> {
+    async fn contact_inbox(&self, ctx: &Context<'_>) -> AppResult<Option<ContactInbox>> {
         let Some(id) = self.0.contact_inbox_id else {
             return Ok(None);
         };
         let row = ctx
             .loader()?
-            .load_one(ContactInboxById(id))
+            .load_one(ContactInboxById {
+                account_id: self.0.account_id,
+                id,
+            })
             .await
             .map_err(load_error)?;
-        Ok(row.map(|row| ContactInbox(row, None)))
+        Ok(row.map(|(row, inbox)| ContactInbox(row, inbox)))
     }
     /// The member the conversation is assigned to.
-    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn assignee(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let Some(user_id) = self.0.assignee_id else {
             return Ok(None);
         };
@@ -96,10 +105,13 @@ impl Conversation {
     }
     /// Label names, sorted (members only).
     #[graphql(guard = "RoleGuard::Member")]
-    async fn labels(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+    async fn labels(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
         let labels = ctx
             .loader()?
-            .load_one(LabelsOfConversation(self.0.id))
+            .load_one(LabelsOfConversation {
+                account_id: self.0.account_id,
+                id: self.0.id,
+            })
             .await
             .map_err(load_error)?;
         Ok(labels.unwrap_or_default())
@@ -127,7 +139,7 @@ impl Conversation {
         #[graphql(desc = "Page size, reading backwards from the newest (at most 100).")]
         last: Option<i32>,
         #[graphql(desc = "End before this cursor.")] before: Option<String>,
-    ) -> Result<MessageConnection> {
+    ) -> AppResult<MessageConnection> {
         let scope = MessageScope {
             account_id: self.0.account_id,
             conversation_id: self.0.id,

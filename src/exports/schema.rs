@@ -1,10 +1,11 @@
 //! The `exportContacts` mutation: validates an export and hands out its download URL.
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, Object, SimpleObject};
 
 use super::spec::{self, Spec};
 use crate::{
     auth::guard::RoleGuard, contacts::filter::ContactFilterCondition, context::ContextExt,
+    error::AppResult,
 };
 
 /// A CSV export of contacts, ready to download.
@@ -44,7 +45,7 @@ impl ExportMutation {
         #[graphql(desc = "Only contacts matching this filter (as `filterContacts` takes it).")]
         filter: Option<Vec<ContactFilterCondition>>,
         #[graphql(desc = "Only contacts having this label.")] label: Option<String>,
-    ) -> Result<ContactExport> {
+    ) -> AppResult<ContactExport> {
         let viewer = ctx.admin()?;
         let db = ctx.db()?;
         let spec = Spec::new(

@@ -126,7 +126,7 @@ impl Spec {
 
     /// The URL-safe text of the spec, or BAD_USER_INPUT when it would make too long a URL.
     pub fn encode(&self) -> AppResult<String> {
-        let json = serde_json::to_vec(self).map_err(|err| AppError::Internal(err.into()))?;
+        let json = serde_json::to_vec(self).map_err(AppError::internal)?;
         let encoded = URL_SAFE_NO_PAD.encode(json);
         if encoded.len() > MAX_ENCODED_BYTES {
             return Err(AppError::bad_input(

@@ -60,7 +60,7 @@ pub async fn failed_rows(
         Some(()) => match tokio::fs::File::open(&path).await {
             Ok(file) => Some(file),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-            Err(err) => return error(AppError::Internal(err.into())),
+            Err(err) => return error(AppError::internal(err)),
         },
     };
     let Some(file) = file else {

@@ -2,7 +2,7 @@
 
 use std::{io::Seek, time::Duration};
 
-use async_graphql::{Context, ID, Object, Result, Subscription, Upload};
+use async_graphql::{Context, ID, Object, Subscription, Upload};
 use entity::{data_import, enums::ImportStatus};
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
@@ -13,7 +13,10 @@ use super::{
     types::{DataImport, is_finished},
 };
 use crate::{
-    auth::guard::RoleGuard, context::ContextExt, error::AppError, events::EventPayload,
+    auth::guard::RoleGuard,
+    context::ContextExt,
+    error::{AppError, AppResult},
+    events::EventPayload,
     ids::parse_id,
 };
 
@@ -29,7 +32,7 @@ pub struct ImportQuery;
 impl ImportQuery {
     /// A CSV import of the account (administrators); null when absent or in another account.
     #[graphql(guard = "RoleGuard::Administrator")]
-    async fn data_import(&self, ctx: &Context<'_>, id: ID) -> Result<Option<DataImport>> {
+    async fn data_import(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<DataImport>> {
         let viewer = ctx.admin()?;
         let id = parse_id("id", &id)?;
         Ok(repo::find(ctx.db()?, viewer.account_id, id)
@@ -52,7 +55,7 @@ impl ImportMutation {
     /// contacts by identifier, then email, then phone number, and update them; others create
     /// contacts.
     #[graphql(guard = "RoleGuard::Administrator")]
-    async fn import_contacts(&self, ctx: &Context<'_>, file: Upload) -> Result<DataImport> {
+    async fn import_contacts(&self, ctx: &Context<'_>, file: Upload) -> AppResult<DataImport> {
         let viewer = ctx.admin()?;
         let state = ctx.state()?;
         let upload = file
@@ -64,8 +67,7 @@ impl ImportMutation {
             Some(viewer.user_id),
             Some(upload.filename.clone()),
         )
-        .await
-        .map_err(AppError::from)?;
+        .await?;
         let importer = Importer::new(state);
         let (dir, id) = (importer.dir.clone(), import.id);
         let mut content = upload.content;
@@ -133,7 +135,7 @@ impl ImportSubscription {
         &self,
         ctx: &Context<'_>,
         id: ID,
-    ) -> Result<impl Stream<Item = DataImport> + use<>> {
+    ) -> Result<impl Stream<Item = DataImport> + use<>, AppError> {
         let viewer = ctx.admin()?;
         let id = parse_id("id", &id)?;
         let state = ctx.shared_state()?;

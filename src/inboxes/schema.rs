@@ -1,12 +1,12 @@
 //! Thin resolvers for inboxes.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object};
 
 use super::{
     repo,
     types::{CreateInboxInput, Inbox},
 };
-use crate::{auth::guard::RoleGuard, context::ContextExt, ids::parse_id};
+use crate::{auth::guard::RoleGuard, context::ContextExt, error::AppResult, ids::parse_id};
 
 /// Inbox queries.
 #[derive(Default)]
@@ -16,7 +16,7 @@ pub struct InboxQuery;
 impl InboxQuery {
     /// The account's inboxes.
     #[graphql(guard = "RoleGuard::Member")]
-    async fn inboxes(&self, ctx: &Context<'_>) -> Result<Vec<Inbox>> {
+    async fn inboxes(&self, ctx: &Context<'_>) -> AppResult<Vec<Inbox>> {
         let viewer = ctx.member()?;
         Ok(repo::list(ctx.db()?, viewer.account_id)
             .await?
@@ -27,7 +27,7 @@ impl InboxQuery {
 
     /// One inbox of the account; null when absent or in another account.
     #[graphql(guard = "RoleGuard::Member")]
-    async fn inbox(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Inbox>> {
+    async fn inbox(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Inbox>> {
         let viewer = ctx.member()?;
         let id = parse_id("id", &id)?;
         Ok(repo::find(ctx.db()?, viewer.account_id, id)
@@ -44,7 +44,7 @@ pub struct InboxMutation;
 impl InboxMutation {
     /// Creates an inbox in the viewer's account.
     #[graphql(guard = "RoleGuard::Administrator")]
-    async fn create_inbox(&self, ctx: &Context<'_>, input: CreateInboxInput) -> Result<Inbox> {
+    async fn create_inbox(&self, ctx: &Context<'_>, input: CreateInboxInput) -> AppResult<Inbox> {
         let viewer = ctx.admin()?;
         let inbox = repo::create(
             ctx.db()?,

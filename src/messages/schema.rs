@@ -1,14 +1,14 @@
 //! Thin resolvers for messages and typing indicators.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object};
 
 use super::{
     types::{CreateMessageInput, Message},
     write,
 };
 use crate::{
-    auth::guard::RoleGuard, context::ContextExt, conversations::publish, events::EventPayload,
-    ids::parse_id,
+    auth::guard::RoleGuard, context::ContextExt, conversations::publish, error::AppResult,
+    events::EventPayload, ids::parse_id,
 };
 
 /// Message mutations.
@@ -24,7 +24,7 @@ impl MessageMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The message.")] input: CreateMessageInput,
-    ) -> Result<Message> {
+    ) -> AppResult<Message> {
         let viewer = ctx.viewer()?;
         let state = ctx.state()?;
         let (message, conversation) = write::post(&state.db, viewer, input).await?;
@@ -49,7 +49,7 @@ impl MessageMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The message's id.")] id: ID,
         #[graphql(desc = "The new text (required, at most 150 000 characters).")] content: String,
-    ) -> Result<Message> {
+    ) -> AppResult<Message> {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
         let id = parse_id("id", &id)?;
@@ -76,7 +76,7 @@ impl MessageMutation {
             default_with = "Some(false)"
         )]
         private: Option<bool>,
-    ) -> Result<bool> {
+    ) -> AppResult<bool> {
         let viewer = ctx.viewer()?;
         let state = ctx.state()?;
         let conversation_id = parse_id("conversationId", &conversation_id)?;

@@ -1,6 +1,6 @@
 //! GraphQL types of messages, their senders and typing indicators.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, Union};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Union};
 use chrono::{DateTime, Utc};
 use entity::{enums::SenderType, message};
 
@@ -9,7 +9,7 @@ use crate::{
     contacts::types::Contact,
     context::ContextExt,
     conversations::types::Conversation,
-    error::AppError,
+    error::{AppError, AppResult},
     events::{self, Event, EventPayload},
     loaders::{ContactById, ConversationById, Member, load_error},
 };
@@ -58,20 +58,22 @@ impl Message {
         self.0.conversation_id.into()
     }
     /// The conversation the message belongs to.
-    async fn conversation(&self, ctx: &Context<'_>) -> Result<Conversation> {
+    async fn conversation(&self, ctx: &Context<'_>) -> AppResult<Conversation> {
         let conversation = ctx
             .loader()?
-            .load_one(ConversationById(self.0.conversation_id))
+            .load_one(ConversationById {
+                account_id: self.0.account_id,
+                id: self.0.conversation_id,
+            })
             .await
-            .map_err(load_error)?
-            .filter(|c| c.account_id == self.0.account_id);
+            .map_err(load_error)?;
         Ok(Conversation(
             conversation.ok_or(AppError::NotFound("conversation"))?,
         ))
     }
     /// Who sent it: a member or the contact. Null for system messages and for members who have
     /// left the account.
-    async fn sender(&self, ctx: &Context<'_>) -> Result<Option<Sender>> {
+    async fn sender(&self, ctx: &Context<'_>) -> AppResult<Option<Sender>> {
         let Some(sender) = sender_of(&self.0) else {
             return Ok(None);
         };
@@ -124,7 +126,10 @@ impl Sender {
                 .map_err(load_error)?
                 .map(|(user, membership)| Self::User(User::new(user, &membership))),
             events::Sender::Contact(contact_id) => loader
-                .load_one(ContactById(contact_id))
+                .load_one(ContactById {
+                    account_id,
+                    id: contact_id,
+                })
                 .await
                 .map_err(load_error)?
                 .filter(|contact| contact.account_id == account_id)
@@ -181,7 +186,7 @@ impl TypingEvent {
         self.private
     }
     /// Who is typing.
-    async fn sender(&self, ctx: &Context<'_>) -> Result<Option<Sender>> {
+    async fn sender(&self, ctx: &Context<'_>) -> AppResult<Option<Sender>> {
         Ok(Sender::load(ctx, self.account_id, self.sender).await?)
     }
 }

@@ -1,9 +1,12 @@
 //! Thin resolvers for notes.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object};
 
 use super::repo;
-use crate::{auth::guard::RoleGuard, contacts::types::Note, context::ContextExt, ids::parse_id};
+use crate::{
+    auth::guard::RoleGuard, contacts::types::Note, context::ContextExt, error::AppResult,
+    ids::parse_id,
+};
 
 /// Note mutations.
 #[derive(Default)]
@@ -18,7 +21,7 @@ impl NoteMutation {
         ctx: &Context<'_>,
         contact_id: ID,
         content: String,
-    ) -> Result<Note> {
+    ) -> AppResult<Note> {
         let viewer = ctx.member()?;
         let contact_id = parse_id("contactId", &contact_id)?;
         Ok(Note(
@@ -28,7 +31,7 @@ impl NoteMutation {
 
     /// Edits a note (any member may; the author stays the author).
     #[graphql(guard = "RoleGuard::Member")]
-    async fn update_note(&self, ctx: &Context<'_>, id: ID, content: String) -> Result<Note> {
+    async fn update_note(&self, ctx: &Context<'_>, id: ID, content: String) -> AppResult<Note> {
         let viewer = ctx.member()?;
         let id = parse_id("id", &id)?;
         Ok(Note(
@@ -38,7 +41,7 @@ impl NoteMutation {
 
     /// Deletes a note; returns its id.
     #[graphql(guard = "RoleGuard::Member")]
-    async fn delete_note(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+    async fn delete_note(&self, ctx: &Context<'_>, id: ID) -> AppResult<ID> {
         let viewer = ctx.member()?;
         let note_id = parse_id("id", &id)?;
         repo::delete(ctx.db()?, viewer.account_id, note_id).await?;

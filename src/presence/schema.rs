@@ -2,12 +2,17 @@
 
 use std::time::Duration;
 
-use async_graphql::{Context, Result, Subscription};
+use async_graphql::{Context, Subscription};
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{snapshot, types::PresenceUpdate};
-use crate::{auth::viewer::Viewer, context::ContextExt, events::EventPayload};
+use crate::{
+    auth::viewer::Viewer,
+    context::ContextExt,
+    error::{AppError, AppResult},
+    events::EventPayload,
+};
 
 /// Changes arriving within this window are sent as one snapshot.
 const DEBOUNCE: Duration = Duration::from_millis(100);
@@ -25,7 +30,7 @@ impl PresenceSubscription {
     async fn presence_updated(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = Result<PresenceUpdate>>> {
+    ) -> Result<impl Stream<Item = AppResult<PresenceUpdate>>, AppError> {
         let viewer = ctx.viewer()?;
         let state = ctx.shared_state()?;
         let account_id = viewer.account_id();
@@ -44,7 +49,7 @@ impl PresenceSubscription {
                     }
                     Ok(_) => {}
                     Err(err) => {
-                        yield Err(err.into());
+                        yield Err(err);
                         break;
                     }
                 }

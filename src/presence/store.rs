@@ -142,7 +142,7 @@ fn millis(at: SystemTime) -> f64 {
 
 #[allow(clippy::needless_pass_by_value)] // used as a `map_err` function
 fn redis_err(err: redis::RedisError) -> AppError {
-    AppError::Internal(anyhow::anyhow!("presence store: {err}"))
+    AppError::from(anyhow::anyhow!("presence store: {err}"))
 }
 
 /// A Redis command bounded by `timeout`.
@@ -161,7 +161,7 @@ async fn within<T>(
 }
 
 fn poisoned<T>(_: T) -> AppError {
-    AppError::Internal(anyhow::anyhow!("presence lock poisoned"))
+    AppError::from(anyhow::anyhow!("presence lock poisoned"))
 }
 
 fn live(now: SystemTime, at: SystemTime) -> bool {

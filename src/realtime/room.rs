@@ -66,7 +66,7 @@ async fn sender_data(state: &AppState, account_id: i64, sender: Option<Sender>) 
                 })
             }),
         Some(Sender::Contact(contact_id)) => {
-            state.loader.load_one(ContactById(contact_id)).await.ok().flatten().map(|c| contact_data(&c))
+            state.loader.load_one(ContactById { account_id, id: contact_id }).await.ok().flatten().map(|c| contact_data(&c))
         }
         None => None,
     };
@@ -90,25 +90,26 @@ async fn load_conversation(
 ) -> AppResult<conversation::Model> {
     state
         .loader
-        .load_one(ConversationById(id))
+        .load_one(ConversationById { account_id, id })
         .await
         .map_err(load_error)?
-        .filter(|conversation| conversation.account_id == account_id)
         .ok_or(AppError::NotFound("conversation"))
 }
 
 /// The `source_id` of a conversation's contact inbox, or null.
-async fn source_id(state: &AppState, contact_inbox_id: Option<i64>) -> Value {
+async fn source_id(state: &AppState, account_id: i64, contact_inbox_id: Option<i64>) -> Value {
     let Some(id) = contact_inbox_id else {
         return Value::Null;
     };
     state
         .loader
-        .load_one(ContactInboxById(id))
+        .load_one(ContactInboxById { account_id, id })
         .await
         .ok()
         .flatten()
-        .map_or(Value::Null, |contact_inbox| json!(contact_inbox.source_id))
+        .map_or(Value::Null, |(contact_inbox, _)| {
+            json!(contact_inbox.source_id)
+        })
 }
 
 /// A message's `push_event_data`: `conversation_id` is the conversation's display id, and
@@ -121,7 +122,12 @@ async fn message_data(state: &AppState, message: &message::Model) -> AppResult<V
         sender_data(state, message.account_id, sender),
     );
     let conversation = conversation?;
-    let source_id = source_id(state, conversation.contact_inbox_id).await;
+    let source_id = source_id(
+        state,
+        conversation.account_id,
+        conversation.contact_inbox_id,
+    )
+    .await;
     Ok(json!({
         "id": message.id,
         "content": message.content,
@@ -255,7 +261,10 @@ async fn render_payload(
                 ContactEventKind::Deleted => None,
                 _ => state
                     .loader
-                    .load_one(ContactById(*contact_id))
+                    .load_one(ContactById {
+                        account_id,
+                        id: *contact_id,
+                    })
                     .await
                     .ok()
                     .flatten(),
@@ -267,7 +276,7 @@ async fn render_payload(
             (name.into(), data)
         }
         EventPayload::AccessChanged { .. } => {
-            return Err(crate::error::AppError::Internal(anyhow::anyhow!(
+            return Err(crate::error::AppError::from(anyhow::anyhow!(
                 "access events are internal and never rendered"
             )));
         }

@@ -1,6 +1,6 @@
 //! Subscriptions of the realtime gateway (api.md "Subscriptions").
 
-use async_graphql::{Context, ID, Json, Result, SimpleObject, Subscription};
+use async_graphql::{Context, ID, Json, SimpleObject, Subscription};
 use futures_util::{Stream, StreamExt, future};
 use serde_json::Value;
 
@@ -9,6 +9,7 @@ use crate::{
     auth::viewer::Viewer,
     context::ContextExt,
     conversations::types::Conversation,
+    error::{AppError, AppResult},
     events::EventPayload,
     ids::parse_id,
     messages::types::{Message, TypingEvent},
@@ -23,8 +24,8 @@ pub struct RoomEvent {
     pub data: Json<Value>,
 }
 
-fn optional_id(field: &str, id: Option<&ID>) -> Result<Option<i64>> {
-    Ok(id.map(|id| parse_id(field, id)).transpose()?)
+fn optional_id(field: &str, id: Option<&ID>) -> AppResult<Option<i64>> {
+    id.map(|id| parse_id(field, id)).transpose()
 }
 
 /// Realtime subscriptions.
@@ -38,7 +39,7 @@ impl RealtimeSubscription {
         &self,
         ctx: &Context<'_>,
         inbox_id: Option<ID>,
-    ) -> Result<impl Stream<Item = Conversation> + use<>> {
+    ) -> Result<impl Stream<Item = Conversation> + use<>, AppError> {
         let viewer = ctx.viewer()?;
         let inbox_id = optional_id("inboxId", inbox_id.as_ref())?;
         Ok(events_for(ctx.state()?, viewer).filter_map(move |event| {
@@ -58,7 +59,7 @@ impl RealtimeSubscription {
         &self,
         ctx: &Context<'_>,
         conversation_id: Option<ID>,
-    ) -> Result<impl Stream<Item = Conversation> + use<>> {
+    ) -> Result<impl Stream<Item = Conversation> + use<>, AppError> {
         let viewer = ctx.viewer()?;
         let conversation_id = optional_id("conversationId", conversation_id.as_ref())?;
         Ok(events_for(ctx.state()?, viewer).filter_map(move |event| {
@@ -78,7 +79,7 @@ impl RealtimeSubscription {
         &self,
         ctx: &Context<'_>,
         conversation_id: Option<ID>,
-    ) -> Result<impl Stream<Item = Conversation> + use<>> {
+    ) -> Result<impl Stream<Item = Conversation> + use<>, AppError> {
         let viewer = ctx.member()?;
         let conversation_id = optional_id("conversationId", conversation_id.as_ref())?;
         Ok(
@@ -102,7 +103,7 @@ impl RealtimeSubscription {
         ctx: &Context<'_>,
         conversation_id: Option<ID>,
         inbox_id: Option<ID>,
-    ) -> Result<impl Stream<Item = Message> + use<>> {
+    ) -> Result<impl Stream<Item = Message> + use<>, AppError> {
         let viewer = ctx.viewer()?;
         let conversation_id = optional_id("conversationId", conversation_id.as_ref())?;
         let inbox_id = optional_id("inboxId", inbox_id.as_ref())?;
@@ -124,7 +125,7 @@ impl RealtimeSubscription {
         &self,
         ctx: &Context<'_>,
         conversation_id: Option<ID>,
-    ) -> Result<impl Stream<Item = Message> + use<>> {
+    ) -> Result<impl Stream<Item = Message> + use<>, AppError> {
         let viewer = ctx.viewer()?;
         let conversation_id = optional_id("conversationId", conversation_id.as_ref())?;
         Ok(events_for(ctx.state()?, viewer).filter_map(move |event| {
@@ -145,7 +146,7 @@ impl RealtimeSubscription {
         &self,
         ctx: &Context<'_>,
         conversation_id: ID,
-    ) -> Result<impl Stream<Item = TypingEvent> + use<>> {
+    ) -> Result<impl Stream<Item = TypingEvent> + use<>, AppError> {
         let viewer = ctx.viewer()?;
         let conversation_id = parse_id("conversationId", &conversation_id)?;
         Ok(events_for(ctx.state()?, viewer).filter_map(move |event| {
@@ -161,7 +162,7 @@ impl RealtimeSubscription {
     async fn room_events(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = RoomEvent> + use<>> {
+    ) -> Result<impl Stream<Item = RoomEvent> + use<>, AppError> {
         let viewer = ctx.viewer()?;
         let state = ctx.shared_state()?;
         let include_contacts = matches!(viewer, Viewer::User(_));

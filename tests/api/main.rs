@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod boundary;
 mod cli;
 mod contacts;
 mod contacts_filter;
