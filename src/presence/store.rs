@@ -153,7 +153,7 @@ async fn within<T>(
     tokio::time::timeout(timeout, command)
         .await
         .map_err(|_| {
-            AppError::Internal(anyhow::anyhow!(
+            AppError::from(anyhow::anyhow!(
                 "presence store: redis did not answer within {timeout:?}"
             ))
         })?
