@@ -9,6 +9,7 @@ mod contacts_paging;
 mod conversations;
 mod exports;
 mod helpers;
+mod hostile_input;
 mod http;
 mod imports;
 mod merge;
