@@ -8,6 +8,7 @@ mod contacts_filter;
 mod contacts_paging;
 mod conversations;
 mod exports;
+mod fuzz;
 mod helpers;
 mod hostile_input;
 mod http;
