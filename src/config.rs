@@ -7,6 +7,8 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::limits::InputLimits;
+
 /// The development-only JWT secret used when `JWT_SECRET` is unset. Loudly warned about at start.
 pub const DEV_JWT_SECRET: &str = "switchboard-development-secret-do-not-use-in-production";
 
@@ -107,6 +109,9 @@ pub struct Config {
     /// Instances sharing a database must share this directory.
     #[arg(long, env = "IMPORT_DIR", global = true)]
     pub import_dir: Option<PathBuf>,
+    /// Bounds on filters, list arguments and JSON attributes (src/limits.rs).
+    #[command(flatten)]
+    pub limits: InputLimits,
 }
 
 /// How logs are written.
@@ -252,6 +257,7 @@ impl Config {
             database_pool_size: 5,
             realtime_threads: 0,
             import_dir,
+            limits: InputLimits::default(),
         }
     }
 }

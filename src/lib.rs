@@ -29,6 +29,7 @@ pub mod http;
 pub mod ids;
 pub mod imports;
 pub mod inboxes;
+pub mod limits;
 pub mod loaders;
 pub mod messages;
 pub mod notes;

@@ -1,6 +1,11 @@
 //! Input validation and normalisation shared by every write path (domain.md §2).
 
-use crate::error::{AppError, AppResult};
+use serde_json::Value;
+
+use crate::{
+    error::{AppError, AppResult},
+    limits::InputLimits,
+};
 
 /// The longest accepted string field, in characters.
 pub const MAX_STRING: usize = 255;
@@ -16,6 +21,7 @@ pub fn optional_string(field: &str, value: Option<&str>) -> AppResult<Option<Str
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
+    no_nul(field, value)?;
     if value.chars().count() > MAX_STRING {
         return Err(AppError::bad_input(
             field,
@@ -23,6 +29,58 @@ pub fn optional_string(field: &str, value: Option<&str>) -> AppResult<Option<Str
         ));
     }
     Ok(Some(value.to_owned()))
+}
+
+/// Refuses a NUL character: PostgreSQL text and JSONB cannot hold one, so it would otherwise
+/// surface as a database error; SQLite would store it and every reader would trip on it.
+pub fn no_nul(field: &str, value: &str) -> AppResult<()> {
+    if value.contains('\0') {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} must not contain NUL characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A contact's custom or additional attributes as stored: no NUL character in a key or a
+/// string, at most `MAX_ATTRIBUTES_DEPTH` levels and `MAX_ATTRIBUTES_BYTES` bytes of JSON.
+/// Walked with an explicit stack, so the depth of the value cannot exhaust the thread's.
+pub fn attributes(field: &str, value: &Value, limits: &InputLimits) -> AppResult<()> {
+    let max_depth = limits.max_attributes_depth as usize;
+    let mut stack = vec![(value, 1usize)];
+    while let Some((value, depth)) = stack.pop() {
+        match value {
+            Value::String(s) => no_nul(field, s)?,
+            Value::Array(_) | Value::Object(_) if depth > max_depth => {
+                return Err(AppError::bad_input(
+                    field,
+                    format!(
+                        "{field} is nested deeper than {max_depth} levels (MAX_ATTRIBUTES_DEPTH)"
+                    ),
+                ));
+            }
+            Value::Array(items) => stack.extend(items.iter().map(|item| (item, depth + 1))),
+            Value::Object(map) => {
+                for (key, item) in map {
+                    no_nul(field, key)?;
+                    stack.push((item, depth + 1));
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+    let max_bytes = limits.max_attributes_bytes as usize;
+    let bytes = serde_json::to_vec(value).map_or(usize::MAX, |json| json.len());
+    if bytes > max_bytes {
+        return Err(AppError::bad_input(
+            field,
+            format!(
+                "{field} takes {bytes} bytes as JSON; at most {max_bytes} are accepted (MAX_ATTRIBUTES_BYTES)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// An email: trimmed, lower-cased, empty → `None`; must look like `local@domain` without spaces.
@@ -164,5 +222,59 @@ mod phone_tests {
         }
         assert_eq!(with_plus("4155550100"), "+4155550100");
         assert_eq!(with_plus("+4155550100"), "+4155550100");
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod hostile_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn refuses_nul_everywhere() {
+        assert!(optional_string("name", Some("a\0b")).is_err());
+        assert!(name("labels", "a\0").is_err());
+        let limits = InputLimits::default();
+        for bad in [
+            json!({ "k\u{0}": 1 }),
+            json!({ "k": "v\u{0}" }),
+            json!({ "k": [{ "deep": ["\u{0}"] }] }),
+        ] {
+            let err = attributes("customAttributes", &bad, &limits).unwrap_err();
+            assert_eq!(err.code(), "BAD_USER_INPUT", "{bad}");
+        }
+        assert!(
+            attributes(
+                "customAttributes",
+                &json!({ "k": "v", "n": [1, null] }),
+                &limits
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn bounds_attribute_depth_and_size() {
+        let limits = InputLimits {
+            max_attributes_depth: 3,
+            max_attributes_bytes: 1024,
+            ..InputLimits::default()
+        };
+        assert!(attributes("a", &json!({ "x": { "y": "scalar" } }), &limits).is_ok());
+        assert!(attributes("a", &json!({ "x": { "y": [] } }), &limits).is_ok());
+        assert!(attributes("a", &json!({ "x": { "y": [[]] } }), &limits).is_err());
+        assert!(attributes("a", &json!({ "x": "y".repeat(1000) }), &limits).is_ok());
+        let err = attributes("a", &json!({ "x": "y".repeat(1100) }), &limits).unwrap_err();
+        assert!(err.message().contains("MAX_ATTRIBUTES_BYTES"));
+        // Deeper than any stack would take if walked recursively.
+        let deep = (0..100_000).fold(json!(1), |inner, _| Value::Array(vec![inner]));
+        assert!(attributes("a", &deep, &limits).is_err());
+        // serde_json drops nested values recursively; unwind the chain by hand.
+        let mut deep = deep;
+        while let Value::Array(mut items) = deep {
+            deep = items.pop().unwrap_or(Value::Null);
+        }
     }
 }

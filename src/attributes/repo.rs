@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::{
     contacts::types::{CreateCustomAttributeDefinitionInput, CreateLabelInput},
     error::{AppError, AppResult, unique_violation},
+    limits::InputLimits,
     time, validate,
 };
 
@@ -50,6 +51,7 @@ pub async fn create_definition(
     db: &impl ConnectionTrait,
     account_id: i64,
     input: CreateCustomAttributeDefinitionInput,
+    limits: &InputLimits,
 ) -> AppResult<definition::Model> {
     let key = validate::name("attributeKey", &input.attribute_key)?;
     let model: AttributeModel = input.model.into();
@@ -61,14 +63,27 @@ pub async fn create_definition(
     }
     let display_type: AttributeDisplayType = input.display_type.into();
     let values = input.values.map_or(Value::Array(Vec::new()), |v| v.0);
-    let list_ok = values
+    let Some(items) = values
         .as_array()
-        .is_some_and(|items| items.iter().all(Value::is_string));
-    if !list_ok {
+        .filter(|items| items.iter().all(Value::is_string))
+    else {
         return Err(AppError::bad_input(
             "values",
             "values must be a JSON array of strings",
         ));
+    };
+    limits.list("values", items)?;
+    for item in items.iter().filter_map(Value::as_str) {
+        validate::no_nul("values", item)?;
+        if item.chars().count() > validate::MAX_STRING {
+            return Err(AppError::bad_input(
+                "values",
+                format!(
+                    "each value must be at most {} characters",
+                    validate::MAX_STRING
+                ),
+            ));
+        }
     }
     if display_type == AttributeDisplayType::List && values.as_array().is_some_and(Vec::is_empty) {
         return Err(AppError::bad_input(

@@ -58,9 +58,12 @@ impl AttributeMutation {
         input: CreateCustomAttributeDefinitionInput,
     ) -> AppResult<CustomAttributeDefinition> {
         let viewer = ctx.admin()?;
-        Ok(repo::create_definition(ctx.db()?, viewer.account_id, input)
-            .await?
-            .into())
+        let limits = &ctx.state()?.config.limits;
+        Ok(
+            repo::create_definition(ctx.db()?, viewer.account_id, input, limits)
+                .await?
+                .into(),
+        )
     }
 
     /// Deletes a custom attribute definition (administrators); returns its id.

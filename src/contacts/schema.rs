@@ -176,7 +176,8 @@ pub async fn filter_condition(
     let backend = state.db.get_database_backend();
     let today = chrono::Utc::now().date_naive();
     let mut condition = Condition::all().add(repo::resolved());
-    if let Some(filter) = filter::build(conditions, &definitions, backend, today)? {
+    let limits = &state.config.limits;
+    if let Some(filter) = filter::build(conditions, &definitions, backend, today, limits)? {
         condition = condition.add(filter);
     }
     Ok(condition)
@@ -208,7 +209,8 @@ impl ContactMutation {
     ) -> AppResult<Contact> {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
-        let contact = write::create(&state.db, viewer.account_id, input).await?;
+        let limits = &state.config.limits;
+        let contact = write::create(&state.db, viewer.account_id, input, limits).await?;
         tracing::info!(
             contact_id = contact.id,
             account_id = viewer.account_id,
@@ -234,8 +236,9 @@ impl ContactMutation {
     ) -> AppResult<Contact> {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
-        let contact =
-            write::update(&state.db, viewer.account_id, parse_id("id", &id)?, input).await?;
+        let id = parse_id("id", &id)?;
+        let limits = &state.config.limits;
+        let contact = write::update(&state.db, viewer.account_id, id, input, limits).await?;
         publish(
             state,
             viewer.account_id,
@@ -291,6 +294,7 @@ impl ContactMutation {
             viewer.account_id,
             parse_id("id", &id)?,
             &keys,
+            &state.config.limits,
         )
         .await?;
         publish(
@@ -408,6 +412,7 @@ async fn labels_mutation(
         parse_id("id", id)?,
         labels,
         replace,
+        &state.config.limits,
     )
     .await?;
     publish(

@@ -15,6 +15,7 @@ use super::{
 use crate::{
     error::{AppError, AppResult},
     ids::parse_id,
+    limits::InputLimits,
     time, validate,
 };
 
@@ -67,11 +68,16 @@ pub fn promote(
     }
 }
 
-fn object(field: &str, value: Option<async_graphql::Json<Value>>) -> AppResult<Map<String, Value>> {
-    value.map_or_else(
-        || Ok(Map::new()),
-        |json| validate::json_object(field, json.0),
-    )
+fn object(
+    field: &str,
+    value: Option<async_graphql::Json<Value>>,
+    limits: &InputLimits,
+) -> AppResult<Map<String, Value>> {
+    let Some(json) = value else {
+        return Ok(Map::new());
+    };
+    validate::attributes(field, &json.0, limits)?;
+    validate::json_object(field, json.0)
 }
 
 /// A random source id for a contact inbox created without one.
@@ -97,6 +103,7 @@ pub async fn create(
     db: &impl TransactionTrait,
     account_id: i64,
     input: CreateContactInput,
+    limits: &InputLimits,
 ) -> AppResult<contact::Model> {
     let email = input
         .email
@@ -110,8 +117,8 @@ pub async fn create(
         .map(|p| validate::phone("phoneNumber", p))
         .transpose()?
         .flatten();
-    let additional = object("additionalAttributes", input.additional_attributes)?;
-    let custom = object("customAttributes", input.custom_attributes)?;
+    let additional = object("additionalAttributes", input.additional_attributes, limits)?;
+    let custom = object("customAttributes", input.custom_attributes, limits)?;
     let contact_type = promote(
         input.contact_type.map_or(ContactType::Visitor, Into::into),
         email.is_some(),
@@ -226,6 +233,7 @@ pub async fn update(
     account_id: i64,
     id: i64,
     input: UpdateContactInput,
+    limits: &InputLimits,
 ) -> AppResult<contact::Model> {
     let current = repo::get(db, account_id, id).await?;
     let mut model: contact::ActiveModel = current.clone().into();
@@ -258,13 +266,18 @@ pub async fn update(
         MaybeUndefined::Null => model.last_activity_at = Set(None),
         MaybeUndefined::Value(at) => model.last_activity_at = Set(Some(time::truncate(at))),
     }
+    // The bounds apply to what would be stored: the changes merged into the stored object.
     if let Some(custom) = input.custom_attributes {
         let changes = validate::json_object("customAttributes", custom.0)?;
-        model.custom_attributes = Set(merge(&current.custom_attributes, changes));
+        let merged = merge(&current.custom_attributes, changes);
+        validate::attributes("customAttributes", &merged, limits)?;
+        model.custom_attributes = Set(merged);
     }
     if let Some(additional) = input.additional_attributes {
         let changes = validate::json_object("additionalAttributes", additional.0)?;
-        model.additional_attributes = Set(merge(&current.additional_attributes, changes));
+        let merged = merge(&current.additional_attributes, changes);
+        validate::attributes("additionalAttributes", &merged, limits)?;
+        model.additional_attributes = Set(merged);
     }
     let requested = input.contact_type.map_or(current.contact_type, Into::into);
     let additional = match &model.additional_attributes {
@@ -301,7 +314,9 @@ pub async fn delete_custom_attributes(
     account_id: i64,
     id: i64,
     keys: &[String],
+    limits: &InputLimits,
 ) -> AppResult<contact::Model> {
+    limits.list("keys", keys)?;
     let current = repo::get(db, account_id, id).await?;
     let mut custom = current
         .custom_attributes
@@ -378,7 +393,10 @@ pub async fn set_labels(
     id: i64,
     labels: &[String],
     replace: bool,
+    limits: &InputLimits,
 ) -> AppResult<contact::Model> {
+    // Before anything else: the list bounds the work below and the rows of one INSERT.
+    limits.list("labels", labels)?;
     let names = label_names(labels)?;
     let txn = db.begin().await?;
     let contact = repo::get(&txn, account_id, id).await?;

@@ -174,8 +174,14 @@ impl ConversationMutation {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
         let id = parse_id("id", &id)?;
-        let (conversation, changed) =
-            write::set_labels(&state.db, viewer.account_id, id, &labels).await?;
+        let (conversation, changed) = write::set_labels(
+            &state.db,
+            viewer.account_id,
+            id,
+            &labels,
+            &state.config.limits,
+        )
+        .await?;
         if changed {
             let payload = EventPayload::ConversationUpdated {
                 conversation: Box::new(conversation.clone()),

@@ -213,10 +213,13 @@ pub async fn set_labels<C>(
     account_id: i64,
     id: i64,
     labels: &[String],
+    limits: &crate::limits::InputLimits,
 ) -> AppResult<(conversation::Model, bool)>
 where
     C: ConnectionTrait + TransactionTrait,
 {
+    // The list bounds the rows of the one INSERT below (and its bind parameters).
+    limits.list("labels", labels)?;
     let names = label_names(labels)?;
     let current = repo::get(db, account_id, id).await?;
     let txn = db.begin().await?;

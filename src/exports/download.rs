@@ -87,7 +87,7 @@ pub async fn contacts_csv(
         ));
     }
     let db = &state.app.db;
-    let prepared = match spec.prepare(db).await {
+    let prepared = match spec.prepare(db, &state.app.config.limits).await {
         Ok(prepared) => prepared,
         Err(err) => return error(err),
     };

@@ -54,7 +54,7 @@ impl ExportMutation {
             filter.as_deref().unwrap_or_default(),
             label.as_deref(),
         )?;
-        let prepared = spec.prepare(db).await?;
+        let prepared = spec.prepare(db, &ctx.state()?.config.limits).await?;
         let encoded = spec.encode()?;
         let row_count = spec::count(db, &prepared).await?;
         tracing::info!(

@@ -22,6 +22,7 @@ use crate::{
         repo,
     },
     error::{AppError, AppResult},
+    limits::InputLimits,
 };
 
 /// The path the CSV is downloaded from.
@@ -169,7 +170,11 @@ impl Spec {
     /// Validates the columns, the filter and the label against the account's current custom
     /// attribute definitions (the same errors as `filterContacts` for the filter), and builds
     /// the condition selecting the rows.
-    pub async fn prepare(&self, db: &impl ConnectionTrait) -> AppResult<Prepared> {
+    pub async fn prepare(
+        &self,
+        db: &impl ConnectionTrait,
+        limits: &InputLimits,
+    ) -> AppResult<Prepared> {
         let definitions =
             attributes::definitions(db, self.account, Some(AttributeModel::ContactAttribute))
                 .await?;
@@ -183,9 +188,13 @@ impl Spec {
         let mut condition = Condition::all()
             .add(contact::Column::AccountId.eq(self.account))
             .add(repo::resolved());
-        if let Some(filter) =
-            filter::build(&conditions, &definitions, db.get_database_backend(), today)?
-        {
+        if let Some(filter) = filter::build(
+            &conditions,
+            &definitions,
+            db.get_database_backend(),
+            today,
+            limits,
+        )? {
             condition = condition.add(filter);
         }
         if let Some(label) = &self.label {

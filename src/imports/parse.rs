@@ -181,10 +181,12 @@ impl Header {
                         fields.additional.insert((*key).into(), Value::String(v));
                     }
                 }
+                // Bounded like every other text cell, so that an oversize cell is this row's
+                // failure rather than an attribute object no other write path could store.
                 Column::Custom(key) => {
-                    fields
-                        .custom
-                        .insert(key.clone(), Value::String(value.to_owned()));
+                    if let Some(v) = keep(text(key)) {
+                        fields.custom.insert(key.clone(), Value::String(v));
+                    }
                 }
                 Column::Ignored => {}
             }
@@ -293,5 +295,94 @@ mod tests {
         );
         assert!(rows[1].fields.as_ref().unwrap_err()[0].contains("3 cells"));
         assert!(rows[2].fields.is_ok());
+    }
+
+    #[test]
+    fn oversize_custom_cells_fail_their_row() {
+        let long = "x".repeat(validate::MAX_STRING + 1);
+        let text = format!("identifier,plan\nc1,{long}\nc2,gold\n");
+        let rows = rows(text.as_bytes());
+        let errors = rows[0].fields.as_ref().unwrap_err();
+        assert!(errors[0].contains("at most 255"), "{errors:?}");
+        assert_eq!(rows[1].fields.as_ref().unwrap().custom["plan"], "gold");
+    }
+
+    /// Every string a valid row would write: no NUL (PostgreSQL text and JSONB cannot hold
+    /// one), within the length every write path accepts.
+    fn storable(fields: &Fields) -> Result<(), String> {
+        let texts = [
+            &fields.identifier,
+            &fields.email,
+            &fields.phone_number,
+            &fields.name,
+            &fields.last_name,
+        ];
+        let attributes = fields.additional.iter().chain(&fields.custom);
+        let strings = texts
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .chain(attributes.flat_map(|(k, v)| [k.as_str(), v.as_str().unwrap_or_default()]));
+        for s in strings {
+            if s.contains('\0') {
+                return Err(format!("NUL in {s:?}"));
+            }
+        }
+        for s in texts.into_iter().flatten() {
+            if s.chars().count() > validate::MAX_STRING {
+                return Err(format!("{} characters", s.chars().count()));
+            }
+        }
+        for v in fields.additional.values().chain(fields.custom.values()) {
+            let n = v.as_str().map_or(0, |s| s.chars().count());
+            if n > validate::MAX_STRING {
+                return Err(format!("an attribute of {n} characters"));
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256),
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+
+        /// Any bytes after a header: the parser never panics, and what it accepts is storable.
+        #[test]
+        fn any_file_parses_to_rows_or_row_failures(
+            header in proptest::sample::select(vec![
+                "identifier,name,email,phone_number,plan,city",
+                "Email,Phone Number,first_name,last_name,company,country_code,notes",
+                "identifier,,\u{0},name",
+            ]),
+            body in proptest::collection::vec(
+                proptest::prop_oneof![
+                    4 => proptest::prelude::any::<u8>(),
+                    1 => proptest::sample::select(b",\n\r\"\0\xff\xc3".to_vec()),
+                ],
+                0..4096,
+            ),
+            huge in 0usize..1_000,
+        ) {
+            let mut file = format!("{header}\n").into_bytes();
+            file.extend_from_slice(&body);
+            file.extend(std::iter::repeat_n(b'y', huge));
+            file.extend_from_slice(b"\nc9,");
+            let Ok(mut source) = Source::new(file.as_slice()) else {
+                return Ok(());
+            };
+            while let Ok(batch) = source.next_rows(64) {
+                if batch.is_empty() {
+                    break;
+                }
+                for row in batch {
+                    if let Ok(fields) = &row.fields {
+                        proptest::prop_assert!(storable(fields).is_ok(), "{:?}", storable(fields));
+                    }
+                }
+            }
+        }
     }
 }

@@ -20,6 +20,7 @@ pub const MAX_CONTENT: usize = 150_000;
 
 /// Message text: required (not blank), at most [`MAX_CONTENT`] characters, kept as written.
 pub fn content(field: &str, value: &str) -> AppResult<String> {
+    crate::validate::no_nul(field, value)?;
     if value.trim().is_empty() {
         return Err(AppError::bad_input(
             field,

@@ -18,6 +18,7 @@ fn content(value: &str) -> AppResult<String> {
     if value.is_empty() {
         return Err(AppError::bad_input("content", "content must not be empty"));
     }
+    crate::validate::no_nul("content", value)?;
     if value.chars().count() > MAX_CONTENT {
         return Err(AppError::bad_input(
             "content",

@@ -26,7 +26,10 @@ pub use parse::{
     BoolField, BoolOp, Check, CmpOp, DateField, Filter, LabelOp, TextField, TextOp, parse,
 };
 
-use crate::error::AppResult;
+use crate::{
+    error::{AppError, AppResult},
+    limits::InputLimits,
+};
 
 /// How a filter condition compares the attribute with its values.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -88,11 +91,54 @@ pub struct ContactFilterCondition {
 /// `definitions` are the account's custom attribute definitions (only `contact_attribute` ones
 /// are considered); `today` is the current UTC date, for DAYS_BEFORE. The condition must be
 /// executed on a connection of `backend`: the JSON accessors are rendered in its dialect.
+/// A filter larger than `limits` allow is refused before anything else is looked at.
 pub fn build(
     conditions: &[ContactFilterCondition],
     definitions: &[custom_attribute_definition::Model],
     backend: DbBackend,
     today: NaiveDate,
+    limits: &InputLimits,
 ) -> AppResult<Option<Condition>> {
+    bounded(conditions, limits)?;
     Ok(parse(conditions, definitions, today)?.to_condition(backend))
+}
+
+/// Refuses a filter with more conditions than `MAX_FILTER_CONDITIONS`, or a condition with more
+/// values than `MAX_FILTER_VALUES`, naming the first condition over the limit.
+pub fn bounded(conditions: &[ContactFilterCondition], limits: &InputLimits) -> AppResult<()> {
+    let error = |index: usize, message: String| AppError::InvalidFilter {
+        index,
+        key: conditions
+            .get(index)
+            .map(|c| c.attribute_key.clone())
+            .unwrap_or_default(),
+        message,
+    };
+    let max_conditions = limits.max_filter_conditions as usize;
+    if conditions.len() > max_conditions {
+        return Err(error(
+            max_conditions,
+            format!(
+                "the filter has {} conditions; at most {max_conditions} are accepted \
+                 (MAX_FILTER_CONDITIONS)",
+                conditions.len()
+            ),
+        ));
+    }
+    let max_values = limits.max_filter_values as usize;
+    if let Some((index, condition)) = conditions
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.values.len() > max_values)
+    {
+        return Err(error(
+            index,
+            format!(
+                "condition {index} has {} values; at most {max_values} are accepted \
+                 (MAX_FILTER_VALUES)",
+                condition.values.len()
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -478,6 +478,8 @@ impl FromCutoff for f64 {
 
 fn text(value: &Value) -> Result<String, String> {
     match value {
+        // PostgreSQL cannot bind text holding NUL: it is the client's mistake, said as such.
+        Value::String(s) if s.contains('\0') => Err("a string without NUL characters".to_owned()),
         Value::String(s) => Ok(s.clone()),
         // A number is its own text (an identifier or a phone sent as a JSON number).
         Value::Number(n) => Ok(n.to_string()),
@@ -503,6 +505,9 @@ fn phone(value: &Value) -> Result<String, String> {
 /// Labels are stored lower-cased and trimmed.
 fn label(value: &Value) -> Result<String, String> {
     match value {
+        Value::String(s) if s.contains('\0') => {
+            Err("a label name without NUL characters".to_owned())
+        }
         Value::String(s) => Ok(s.trim().to_lowercase()),
         _ => Err("a label name (string)".to_owned()),
     }

@@ -10,6 +10,13 @@
 //! lower-cased and escaped, so matching ignores case alike on both backends (LIKE alone is
 //! case-sensitive on PostgreSQL). Caveat: SQLite's `lower()` folds ASCII letters only, so there
 //! `"ÉMILE"` does not equal `"émile"`; PostgreSQL folds per the database's locale.
+//!
+//! Lists of any length render flat. SeaQuery turns every `Condition` into a left-deep chain of
+//! binary ANDs/ORs and walks it recursively (to render and to drop it), so a condition over
+//! 20,000 values overflowed a worker's stack and aborted the process. Here a list of terms is one
+//! custom expression `((?) OR (?) …)` whose arguments SeaQuery visits in a loop: the depth of
+//! what is rendered no longer grows with the number of values or conditions (see
+//! `renders_huge_filters_on_a_small_stack` in tests.rs).
 
 use chrono::{NaiveDate, NaiveTime};
 use entity::{contact, contact_label};
@@ -34,13 +41,11 @@ impl Filter {
         let render = Render {
             postgres: backend == DbBackend::Postgres,
         };
-        Some(self.groups.iter().fold(Condition::any(), |any, group| {
-            any.add(
-                group
-                    .iter()
-                    .fold(Condition::all(), |all, check| all.add(render.check(check))),
-            )
-        }))
+        let groups = self
+            .groups
+            .iter()
+            .map(|group| render.all(group.iter().map(|check| render.check(check))));
+        Some(render.any(groups))
     }
 }
 
@@ -55,9 +60,9 @@ impl Render {
         match check {
             Check::Text(field, op) => self.text(field, op),
             Check::Number(key, op) => self.number(key, op),
-            Check::Date(DateField::CreatedAt, op) => timestamp(contact::Column::CreatedAt, op),
+            Check::Date(DateField::CreatedAt, op) => self.timestamp(contact::Column::CreatedAt, op),
             Check::Date(DateField::LastActivityAt, op) => {
-                timestamp(contact::Column::LastActivityAt, op)
+                self.timestamp(contact::Column::LastActivityAt, op)
             }
             Check::Date(DateField::Custom(key), op) => self.custom_date(key, op),
             Check::Bool(BoolField::Blocked, op) => blocked(op),
@@ -93,14 +98,14 @@ impl Render {
             TextOp::NotEqualTo(values) => {
                 negative(custom, raw(), value().is_not_in(values.iter().cloned()))
             }
-            TextOp::Contains(values) => any(values.iter().map(|v| value().like(contains(v)))),
+            TextOp::Contains(values) => self.any(values.iter().map(|v| value().like(contains(v)))),
             // does_not_contain: a missing attribute does not match, custom or not (domain.md §4).
             TextOp::DoesNotContain(values) => negative(
                 false,
                 raw(),
-                all(values.iter().map(|v| value().not_like(contains(v)))),
+                self.all(values.iter().map(|v| value().not_like(contains(v)))),
             ),
-            TextOp::StartsWith(values) => any(values.iter().map(|v| value().like(prefix(v)))),
+            TextOp::StartsWith(values) => self.any(values.iter().map(|v| value().like(prefix(v)))),
             TextOp::IsPresent => present(raw),
             TextOp::IsNotPresent => present(raw).not(),
         }
@@ -170,10 +175,10 @@ impl Render {
 
     /// A custom SQL fragment with `?` for each of `args`. SeaQuery substitutes `?` on SQLite but
     /// `$n` (numbered within the fragment) on PostgreSQL, so the marks are renumbered there. The
-    /// templates are constants of this file and contain no other `?`.
-    fn sql(self, template: &'static str, args: Vec<Expr>) -> Expr {
+    /// templates are made in this file and contain no other `?`.
+    fn sql(self, template: &str, args: Vec<Expr>) -> Expr {
         if !self.postgres {
-            return Expr::cust_with_exprs(template, args);
+            return Expr::cust_with_exprs(template.to_owned(), args);
         }
         let mut numbered = String::with_capacity(template.len() + 8);
         let mut n = 0;
@@ -266,15 +271,20 @@ impl Render {
         debug_assert!(self.postgres);
         let truncate = |s: &str, n: usize| s.chars().take(n).collect::<String>();
         let key = truncate(key, 64);
-        // array_append(…(array_append(NULL::text[], $a), …), $z): the values stay bound.
-        let terms = values
+        // CAST(ARRAY(VALUES ($1), …, ($n)) AS text[]): the values stay bound, and the expression
+        // stays flat however many there are. Not `ARRAY[…]`: SeaQuery's tokenizer takes `[…]` for
+        // a quoted identifier and would leave the marks inside unbound. The GIN index is still
+        // used (the array is computed once, as an InitPlan parameter). The parser refuses
+        // EQUAL_TO without values, so the VALUES list is never empty.
+        let terms: Vec<Expr> = values
             .iter()
-            .fold(Expr::cust("CAST(NULL AS text[])"), |array, value| {
-                Func::cust("array_append")
-                    .arg(array)
-                    .arg(format!("{key}\u{1f}{}", truncate(value, 128)))
-                    .into()
-            });
+            .map(|value| Expr::val(format!("{key}\u{1f}{}", truncate(value, 128))))
+            .collect();
+        let template = format!(
+            "CAST(ARRAY(VALUES {}) AS text[])",
+            marks(terms.len(), ", ").replace('?', "(?)")
+        );
+        let terms = self.sql(&template, terms);
         Expr::expr(
             Func::cust("switchboard_contact_attribute_terms")
                 .arg(column(contact::Column::CustomAttributes)),
@@ -305,24 +315,28 @@ fn column(column: contact::Column) -> Expr {
     Expr::col((contact::Entity, column))
 }
 
-/// Day granularity in UTC: `> D` is from the next midnight on, `< D` before D's midnight.
-fn timestamp(column_: contact::Column, op: &CmpOp<NaiveDate>) -> Condition {
-    let at = || column(column_);
-    let midnight = |d: NaiveDate| Expr::val(d.and_time(NaiveTime::MIN).and_utc());
-    // The parser keeps years below 10000, so the next day always exists.
-    let next = |d: NaiveDate| d.succ_opt().unwrap_or(NaiveDate::MAX);
-    let on_day = |d: &NaiveDate| {
-        Condition::all()
-            .add(at().gte(midnight(*d)))
-            .add(at().lt(midnight(next(*d))))
-    };
-    match op {
-        CmpOp::EqualTo(days) => any(days.iter().map(on_day)),
-        CmpOp::NotEqualTo(days) => negative(false, at(), any(days.iter().map(on_day)).not()),
-        CmpOp::GreaterThan(d) => one(at().gte(midnight(next(*d)))),
-        CmpOp::LessThan(d) => one(at().lt(midnight(*d))),
-        CmpOp::IsPresent => one(at().is_not_null()),
-        CmpOp::IsNotPresent => one(at().is_null()),
+impl Render {
+    /// Day granularity in UTC: `> D` is from the next midnight on, `< D` before D's midnight.
+    fn timestamp(self, column_: contact::Column, op: &CmpOp<NaiveDate>) -> Condition {
+        let at = || column(column_);
+        let midnight = |d: NaiveDate| Expr::val(d.and_time(NaiveTime::MIN).and_utc());
+        // The parser keeps years below 10000, so the next day always exists.
+        let next = |d: NaiveDate| d.succ_opt().unwrap_or(NaiveDate::MAX);
+        let on_day = |d: &NaiveDate| {
+            Condition::all()
+                .add(at().gte(midnight(*d)))
+                .add(at().lt(midnight(next(*d))))
+        };
+        match op {
+            CmpOp::EqualTo(days) => self.any(days.iter().map(on_day)),
+            CmpOp::NotEqualTo(days) => {
+                negative(false, at(), self.any(days.iter().map(on_day)).not())
+            }
+            CmpOp::GreaterThan(d) => one(at().gte(midnight(next(*d)))),
+            CmpOp::LessThan(d) => one(at().lt(midnight(*d))),
+            CmpOp::IsPresent => one(at().is_not_null()),
+            CmpOp::IsNotPresent => one(at().is_null()),
+        }
     }
 }
 
@@ -371,12 +385,47 @@ fn one(expr: Expr) -> Condition {
     Condition::all().add(expr)
 }
 
-fn any<C: Into<Condition>>(items: impl Iterator<Item = C>) -> Condition {
-    items.fold(Condition::any(), |any, item| any.add(item.into()))
+impl Render {
+    /// Any of the items, as one flat expression (an empty list matches nothing).
+    fn any<C: Into<Condition>>(self, items: impl Iterator<Item = C>) -> Condition {
+        self.chain(Condition::any(), " OR ", items)
+    }
+
+    /// All of the items, as one flat expression (an empty list matches everything).
+    fn all<C: Into<Condition>>(self, items: impl Iterator<Item = C>) -> Condition {
+        self.chain(Condition::all(), " AND ", items)
+    }
+
+    /// `((a) OR (b) …)`: each item bracketed, since an item may itself be an OR (see
+    /// [`negative`]) that must not bind with its neighbours, and the whole too, since SeaQuery
+    /// does not bracket a custom expression it joins to others. `empty` is what no items mean;
+    /// a single item is itself.
+    fn chain<C: Into<Condition>>(
+        self,
+        empty: Condition,
+        operator: &str,
+        items: impl Iterator<Item = C>,
+    ) -> Condition {
+        let mut items: Vec<Condition> = items.map(Into::into).collect();
+        if items.len() <= 1 {
+            return items.pop().unwrap_or(empty);
+        }
+        let items: Vec<Expr> = items.into_iter().map(Expr::from).collect();
+        let template = format!("({})", marks(items.len(), operator).replace('?', "(?)"));
+        one(self.sql(&template, items))
+    }
 }
 
-fn all<C: Into<Condition>>(items: impl Iterator<Item = C>) -> Condition {
-    items.fold(Condition::all(), |all, item| all.add(item.into()))
+/// `n` placeholders `?` joined by `separator`.
+fn marks(n: usize, separator: &str) -> String {
+    let mut marks = String::with_capacity(n * (separator.len() + 1));
+    for i in 0..n {
+        if i > 0 {
+            marks.push_str(separator);
+        }
+        marks.push('?');
+    }
+    marks
 }
 
 /// A negative test (NOT IN, NOT LIKE) on an attribute that may be NULL. SQL would already drop

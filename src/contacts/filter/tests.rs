@@ -15,7 +15,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 
 use super::*;
-use crate::error::AppError;
+use crate::{error::AppError, limits::InputLimits};
 
 // --- helpers ------------------------------------------------------------------------------------
 
@@ -122,7 +122,14 @@ use FilterOperator::*;
 #[test]
 fn an_empty_filter_builds_nothing() {
     assert_eq!(
-        build(&[], &definitions(), DbBackend::Sqlite, today()).unwrap(),
+        build(
+            &[],
+            &definitions(),
+            DbBackend::Sqlite,
+            today(),
+            &InputLimits::default()
+        )
+        .unwrap(),
         None
     );
 }
@@ -471,9 +478,15 @@ fn everything() -> Vec<ContactFilterCondition> {
 }
 
 fn statement(backend: DbBackend) -> sea_orm::Statement {
-    let condition = build(&everything(), &definitions(), backend, today())
-        .unwrap()
-        .unwrap();
+    let condition = build(
+        &everything(),
+        &definitions(),
+        backend,
+        today(),
+        &InputLimits::default(),
+    )
+    .unwrap()
+    .unwrap();
     contact::Entity::find().filter(condition).build(backend)
 }
 
@@ -522,9 +535,15 @@ fn every_value_is_a_bound_parameter() {
 fn a_custom_text_equal_to_also_renders_index_terms_on_postgres() {
     let conditions = [c("plan", EqualTo, json!(["Gold", "zq-silver"]))];
     for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
-        let condition = build(&conditions, &definitions(), backend, today())
-            .unwrap()
-            .unwrap();
+        let condition = build(
+            &conditions,
+            &definitions(),
+            backend,
+            today(),
+            &InputLimits::default(),
+        )
+        .unwrap()
+        .unwrap();
         let statement = contact::Entity::find().filter(condition).build(backend);
         let terms = statement
             .sql
@@ -553,6 +572,7 @@ fn the_custom_not_equal_to_is_bracketed() {
         &definitions(),
         DbBackend::Sqlite,
         today(),
+        &InputLimits::default(),
     )
     .unwrap()
     .unwrap();
@@ -563,7 +583,7 @@ fn the_custom_not_equal_to_is_bracketed() {
     let where_ = sql.split(" WHERE ").nth(1).unwrap();
     assert!(
         where_.starts_with(
-            "\"contacts\".\"blocked\" IN (?) AND (((\"contacts\".\"custom_attributes\" ->> ?)) IS NULL OR "
+            "((\"contacts\".\"blocked\" IN (?)) AND (((\"contacts\".\"custom_attributes\" ->> ?)) IS NULL OR "
         ),
         "{where_}"
     );
@@ -947,7 +967,13 @@ async fn run_cases(db: &DatabaseConnection, seeded: &Seeded) -> Vec<String> {
                 .collect::<Vec<_>>()
                 .join(" / ")
         };
-        let condition = match build(&conditions, &seeded.definitions, backend, today()) {
+        let condition = match build(
+            &conditions,
+            &seeded.definitions,
+            backend,
+            today(),
+            &InputLimits::default(),
+        ) {
             Ok(Some(condition)) => condition,
             other => {
                 failures.push(format!("{}: build gave {other:?}", describe()));
@@ -1030,4 +1056,93 @@ async fn filters_run_on_postgres() {
         .unwrap();
     let failures = outcome.unwrap();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// --- size: bounded input, flat rendering ----------------------------------------------------------
+
+#[test]
+fn the_limits_name_the_first_condition_over_them() {
+    let limits = InputLimits {
+        max_filter_conditions: 3,
+        max_filter_values: 2,
+        ..InputLimits::default()
+    };
+    let ok = [c("name", Contains, json!(["a", "b"]))];
+    assert!(bounded(&ok, &limits).is_ok());
+    let values = [
+        c("name", Contains, json!(["a"])),
+        c("city", Contains, json!(["a", "b", "c"])),
+    ];
+    match bounded(&values, &limits) {
+        Err(AppError::InvalidFilter {
+            index,
+            key,
+            message,
+            ..
+        }) => {
+            assert_eq!((index, key.as_str()), (1, "city"));
+            assert!(message.contains("MAX_FILTER_VALUES"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let conditions = vec![c("email", Contains, json!(["a"])); 4];
+    match build(
+        &conditions,
+        &definitions(),
+        DbBackend::Sqlite,
+        today(),
+        &limits,
+    ) {
+        Err(AppError::InvalidFilter { index, message, .. }) => {
+            assert_eq!(index, 3);
+            assert!(message.contains("MAX_FILTER_CONDITIONS"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Builds, renders and drops filters far beyond any limit on a thread with a small stack: a
+/// rendering whose depth grew with the input overflowed the stack at about 20,000 values
+/// (issue 12), so whatever the limits are set to, no filter can end the process.
+#[test]
+fn renders_huge_filters_on_a_small_stack() {
+    let huge: Vec<Value> = (0..100_000).map(|i| json!(format!("v{i}"))).collect();
+    let days: Vec<Value> = (0..20_000)
+        .map(|i| json!((today() - chrono::Days::new(i)).to_string()))
+        .collect();
+    let filters = vec![
+        vec![c("name", Contains, json!(huge))],
+        vec![c("name", DoesNotContain, json!(huge))],
+        vec![c("phone_number", StartsWith, json!(huge))],
+        vec![c("plan", EqualTo, json!(huge))],
+        vec![c("plan", NotEqualTo, json!(huge))],
+        vec![c("labels", NotEqualTo, json!(huge))],
+        vec![c("renewal_date", EqualTo, json!(days))],
+        // Many conditions, in one AND group and in as many OR groups.
+        vec![c("name", Contains, json!(["a"])); 50_000],
+        (0..50_000)
+            .map(|_| {
+                let mut condition = c("city", Contains, json!(["a"]));
+                condition.query_operator = Some(QueryOperator::Or);
+                condition
+            })
+            .collect(),
+    ];
+    let worker = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(move || {
+            for conditions in filters {
+                for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+                    let filter = parse(&conditions, &definitions(), today()).unwrap();
+                    let condition = filter.to_condition(backend).unwrap();
+                    let statement = contact::Entity::find().filter(condition).build(backend);
+                    assert!(statement.sql.len() > 50_000, "{backend:?}");
+                    assert!(!statement.sql.contains("v99999"), "values stay bound");
+                }
+            }
+        })
+        .unwrap();
+    worker
+        .join()
+        .expect("rendered without overflowing the stack");
 }
