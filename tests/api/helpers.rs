@@ -59,6 +59,11 @@ pub fn external_backends() -> bool {
 
 /// Starts a server with a fresh database.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server with a fresh database and the test's changes to the configuration.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let (database_url, postgres, dir) = match env_url("DATABASE_URL") {
         Some(base) if base.starts_with("postgres") => {
             let name = unique("sb_test");
@@ -85,7 +90,9 @@ pub async fn spawn_app() -> TestApp {
             (url, None, Some(dir))
         }
     };
-    let config = Config::for_tests(database_url.clone(), env_url("REDIS_URL"), unique("sbtest"));
+    let mut config =
+        Config::for_tests(database_url.clone(), env_url("REDIS_URL"), unique("sbtest"));
+    configure(&mut config);
     spawn_with(config, postgres, dir).await
 }
 
