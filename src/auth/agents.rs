@@ -28,7 +28,7 @@ pub async fn lock_memberships(txn: &impl ConnectionTrait, account_id: i64) -> Ap
     let locked = account::Entity::update_many()
         .col_expr(
             account::Column::UpdatedAt,
-            Expr::col(account::Column::UpdatedAt).into(),
+            Expr::col(account::Column::UpdatedAt),
         )
         .filter(account::Column::Id.eq(account_id))
         .exec(txn)

@@ -56,7 +56,7 @@ impl AuthQuery {
         let pending = invitations::pending(ctx.db()?, viewer.user_id).await?;
         Ok(pending
             .into_iter()
-            .map(|(invitation, account)| Invitation::new(invitation, account))
+            .map(|(invitation, account)| Invitation::new(&invitation, account))
             .collect())
     }
 }

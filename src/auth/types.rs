@@ -228,7 +228,7 @@ pub struct Invitation {
 }
 
 impl Invitation {
-    pub fn new(invitation: invitation::Model, account: account::Model) -> Self {
+    pub fn new(invitation: &invitation::Model, account: account::Model) -> Self {
         Self {
             id: invitation.id.into(),
             account: Account {
