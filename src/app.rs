@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::{cors::CorsLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
 
 use crate::{
-    auth::jwt::JwtKeys,
+    auth::{access, cache::AccessCache, jwt::JwtKeys},
     config::Config,
     db,
     error::code,
@@ -44,6 +44,8 @@ pub struct AppState {
     /// Batches parent→child loads (no cache, so one instance serves every request).
     pub loader: DataLoader<DbLoader>,
     pub keys: JwtKeys,
+    /// Recent answers of the per-request access check (`auth::access`), at most a second old.
+    pub access: Arc<AccessCache>,
     pub bus: EventBus,
     /// Who is connected: Redis with expiry, or memory for the embedded default.
     pub presence: PresenceStore,
@@ -119,11 +121,16 @@ impl App {
             ),
             None => PresenceStore::memory(),
         };
+        let access = Arc::new(AccessCache::new(
+            std::time::Duration::from_millis(config.access_cache_ttl_ms),
+            config.access_cache_capacity,
+        ));
         let app = Arc::new(AppState {
             db,
             loader,
             presence,
             keys,
+            access,
             bus,
             redis,
             metrics,
@@ -187,6 +194,8 @@ impl App {
         // Takes over imports a stopped process left running (resumed, or failed if their file
         // is gone), now and periodically.
         imports::run::recover(&self.state.app);
+        let app = &self.state.app;
+        access::spawn_invalidator(&app.bus, app.access.clone(), app.shutdown.clone());
         let router = self.router();
         tracing::info!(addr = %listener.local_addr()?, "switchboard listening");
         axum::serve(listener, router)

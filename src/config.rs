@@ -112,6 +112,24 @@ pub struct Config {
     /// Bounds on filters, list arguments and JSON attributes (src/limits.rs).
     #[command(flatten)]
     pub limits: InputLimits,
+    /// How long, in milliseconds, an instance may reuse a caller's membership (role, or a
+    /// widget's contact inbox) read from the database; revoked access ends everywhere within
+    /// this time even if the change's event is lost. 0 reads the database on every request.
+    #[arg(
+        long,
+        env = "ACCESS_CACHE_TTL_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub access_cache_ttl_ms: u64,
+    /// How many callers' memberships an instance caches at most (0: no cache).
+    #[arg(
+        long,
+        env = "ACCESS_CACHE_CAPACITY",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub access_cache_capacity: usize,
 }
 
 /// How logs are written.
@@ -258,6 +276,8 @@ impl Config {
             realtime_threads: 0,
             import_dir,
             limits: InputLimits::default(),
+            access_cache_ttl_ms: 1000,
+            access_cache_capacity: 10_000,
         }
     }
 }

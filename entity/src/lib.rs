@@ -11,6 +11,7 @@ pub mod custom_attribute_definition;
 pub mod data_import;
 pub mod enums;
 pub mod inbox;
+pub mod invitation;
 pub mod label;
 pub mod message;
 pub mod note;
@@ -27,6 +28,7 @@ pub mod prelude {
     pub use super::custom_attribute_definition::Entity as CustomAttributeDefinition;
     pub use super::data_import::Entity as DataImport;
     pub use super::inbox::Entity as Inbox;
+    pub use super::invitation::Entity as Invitation;
     pub use super::label::Entity as Label;
     pub use super::message::Entity as Message;
     pub use super::note::Entity as Note;

@@ -11,6 +11,7 @@ mod m20261121_000003_conversations_messages;
 mod m20261121_000004_notes_attributes_imports;
 mod m20261122_000005_contact_search_indexes;
 mod m20261122_000006_contact_attribute_terms_cost;
+mod m20261201_000007_invitations;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_notes_attributes_imports::Migration),
             Box::new(m20261122_000005_contact_search_indexes::Migration),
             Box::new(m20261122_000006_contact_attribute_terms_cost::Migration),
+            Box::new(m20261201_000007_invitations::Migration),
         ]
     }
 }

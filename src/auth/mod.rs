@@ -1,8 +1,12 @@
 //! Identity: tokens, passwords, the viewer, roles, and the user-facing operations
-//! (`login`, `me`, `agents`, `createAgent`, `setAvailability`).
+//! (`login`, `me`, `agents`, `createAgent`, `updateAgent`, `removeAgent`, `setAvailability`,
+//! `invitations`, `acceptInvitation`).
 
 pub mod access;
+pub mod agents;
+pub mod cache;
 pub mod guard;
+pub mod invitations;
 pub mod jwt;
 pub mod password;
 pub mod repo;

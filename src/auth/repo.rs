@@ -3,14 +3,14 @@
 use entity::{
     account, account_user,
     enums::{Availability, Role},
-    user,
+    invitation, user,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionSession, TransactionTrait,
 };
 
-use super::{password, viewer::UserViewer};
+use super::{invitations, password, viewer::UserViewer};
 use crate::{
     error::{AppError, AppResult, unique_violation},
     validate,
@@ -126,56 +126,140 @@ pub struct NewUser<'a> {
     pub role: Role,
 }
 
-/// Adds a member to an account: creates the user, or adds an existing user (same email).
-pub async fn add_member(
-    db: &impl TransactionTrait,
-    account_id: i64,
-    new: NewUser<'_>,
-) -> AppResult<(user::Model, account_user::Model)> {
+/// A new user's fields, validated and normalised, with the password hashed.
+struct Checked {
+    name: String,
+    email: String,
+    password_hash: String,
+    role: Role,
+}
+
+/// Validates a new user's fields and hashes the password. The password is checked and hashed
+/// whether or not the e-mail belongs to an existing user, so neither the answer nor its timing
+/// says which.
+async fn check(new: NewUser<'_>) -> AppResult<Checked> {
     let name = validate::required_string("name", new.name)?;
     let email = validate::email("email", new.email)?
         .ok_or_else(|| AppError::bad_input("email", "email is required"))?;
-    let password_hash = if new.password.chars().count() < 8 {
+    if new.password.chars().count() < 8 {
         return Err(AppError::bad_input(
             "password",
             "password must have at least 8 characters",
         ));
-    } else {
-        password::hash(new.password.to_owned()).await?
-    };
-    let txn = db.begin().await?;
+    }
+    let password_hash = password::hash(new.password.to_owned()).await?;
+    Ok(Checked {
+        name,
+        email,
+        password_hash,
+        role: new.role,
+    })
+}
+
+async fn insert_user(txn: &impl ConnectionTrait, checked: &Checked) -> AppResult<user::Model> {
     let now = crate::time::now();
-    let user = match user_by_email(&txn, &email).await? {
-        Some(user) => user,
-        None => user::ActiveModel {
-            name: Set(name),
-            email: Set(email),
-            password_hash: Set(password_hash),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await
-        .map_err(|err| unique_violation(err, "email", "a user with this email already exists"))?,
-    };
-    let membership = account_user::ActiveModel {
+    user::ActiveModel {
+        name: Set(checked.name.clone()),
+        email: Set(checked.email.clone()),
+        password_hash: Set(checked.password_hash.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await
+    .map_err(|err| unique_violation(err, "email", "a user with this email already exists"))
+}
+
+async fn insert_membership(
+    txn: &impl ConnectionTrait,
+    account_id: i64,
+    user_id: i64,
+    role: Role,
+) -> AppResult<account_user::Model> {
+    let now = crate::time::now();
+    account_user::ActiveModel {
         account_id: Set(account_id),
-        user_id: Set(user.id),
-        role: Set(new.role),
+        user_id: Set(user_id),
+        role: Set(role),
         availability: Set(Availability::Online),
         auto_offline: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await
-    .map_err(|err| {
-        unique_violation(err, "email", "this user is already a member of the account")
-    })?;
+    .map_err(|err| unique_violation(err, "email", "this user is already a member of the account"))
+}
+
+/// Adds a member to an account: creates the user, or adds an existing user (same email)
+/// directly. Only for operators (`create-account`); `createAgent` goes through
+/// [`create_agent`], which invites existing users instead.
+pub async fn add_member(
+    db: &impl TransactionTrait,
+    account_id: i64,
+    new: NewUser<'_>,
+) -> AppResult<(user::Model, account_user::Model)> {
+    let checked = check(new).await?;
+    let txn = db.begin().await?;
+    let user = match user_by_email(&txn, &checked.email).await? {
+        Some(user) => user,
+        None => insert_user(&txn, &checked).await?,
+    };
+    let membership = insert_membership(&txn, account_id, user.id, checked.role).await?;
     txn.commit().await?;
     Ok((user, membership))
+}
+
+/// What `createAgent` did.
+pub enum CreatedAgent {
+    /// A new user, now a member.
+    Member(user::Model, account_user::Model),
+    /// The e-mail belongs to an existing user, who is invited. Carries the invitation and the
+    /// caller's own (normalised) name and e-mail — nothing of the existing user.
+    Invited {
+        invitation: invitation::Model,
+        name: String,
+        email: String,
+    },
+}
+
+/// `createAgent`: creates a new user as a member of `account_id`, or, when the e-mail belongs
+/// to an existing user, invites them (their password and name stay theirs). CONFLICT when they
+/// are a member already.
+pub async fn create_agent(
+    db: &impl TransactionTrait,
+    account_id: i64,
+    invited_by: i64,
+    new: NewUser<'_>,
+) -> AppResult<CreatedAgent> {
+    let checked = check(new).await?;
+    let txn = db.begin().await?;
+    let created = match user_by_email(&txn, &checked.email).await? {
+        Some(user) => {
+            if membership(&txn, user.id, account_id).await?.is_some() {
+                return Err(AppError::conflict(
+                    "email",
+                    "this user is already a member of the account",
+                ));
+            }
+            let invitation =
+                invitations::invite(&txn, account_id, user.id, checked.role, invited_by).await?;
+            CreatedAgent::Invited {
+                invitation,
+                name: checked.name,
+                email: checked.email,
+            }
+        }
+        None => {
+            let user = insert_user(&txn, &checked).await?;
+            let membership = insert_membership(&txn, account_id, user.id, checked.role).await?;
+            CreatedAgent::Member(user, membership)
+        }
+    };
+    txn.commit().await?;
+    Ok(created)
 }
 
 /// Creates an account with its first administrator, in one transaction.

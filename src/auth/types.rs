@@ -1,8 +1,8 @@
 //! GraphQL types of users and accounts.
 
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{account, account_user, user};
+use entity::{account, account_user, invitation, user};
 
 use super::{repo, viewer::UserViewer};
 use crate::{context::ContextExt, error::AppError};
@@ -36,7 +36,9 @@ pub enum Availability {
 #[derive(SimpleObject, Clone, Debug)]
 #[graphql(complex)]
 pub struct User {
-    /// The user's id.
+    /// The user's id. For an existing user invited by `createAgent` (not a member until they
+    /// accept), an opaque `invitation:<n>` instead, stable for that invitation: it reveals
+    /// nothing about the user and is no user's id.
     pub id: ID,
     /// Full name.
     pub name: String,
@@ -59,6 +61,9 @@ pub struct User {
     /// set only by [`User::logged_in`], to the user's own identity.
     #[graphql(skip)]
     pub reader: Option<UserViewer>,
+    /// An invitation echoing the caller's input (see [`User::invited`]), not a member.
+    #[graphql(skip)]
+    pub invited: bool,
 }
 
 impl User {
@@ -74,6 +79,26 @@ impl User {
             created_at: user.created_at,
             user_id: user.id,
             reader: None,
+            invited: false,
+        }
+    }
+
+    /// What `createAgent` answers when it invited an existing user: only what the caller
+    /// supplied (name, e-mail, role), an opaque id, and no accounts. The existing user's own
+    /// name, id and memberships stay unknown to the inviting account.
+    pub fn invited(invitation: &invitation::Model, name: String, email: String) -> Self {
+        Self {
+            id: ID(format!("invitation:{}", invitation.id)),
+            name,
+            display_name: None,
+            email,
+            role: invitation.role.into(),
+            availability: Availability::Offline,
+            auto_offline: true,
+            created_at: invitation.created_at,
+            user_id: 0,
+            reader: None,
+            invited: true,
         }
     }
 
@@ -105,15 +130,18 @@ impl User {
 #[ComplexObject]
 impl User {
     /// Login email (lower-cased; members only).
-    async fn email(&self, ctx: &Context<'_>) -> Result<&str> {
+    async fn email(&self, ctx: &Context<'_>) -> Result<&str, AppError> {
         self.read_as(ctx)?;
         Ok(&self.email)
     }
 
     /// The accounts this user belongs to. Only the viewer sees all of their own; for other users
     /// this lists the viewer's account alone.
-    async fn accounts(&self, ctx: &Context<'_>) -> Result<Vec<Account>> {
+    async fn accounts(&self, ctx: &Context<'_>) -> Result<Vec<Account>, AppError> {
         let viewer = self.read_as(ctx)?;
+        if self.invited {
+            return Ok(Vec::new());
+        }
         let mut accounts = repo::memberships(ctx.db()?, self.user_id).await?;
         if viewer.user_id != self.user_id {
             accounts.retain(|(account, _)| account.id == viewer.account_id);
@@ -164,12 +192,53 @@ pub struct AuthPayload {
 pub struct CreateAgentInput {
     /// Full name (1 to 255 characters).
     pub name: String,
-    /// Login email; an existing user with this email is added to the account instead (keeping
-    /// their password).
+    /// Login email. When it belongs to an existing user, that user is invited instead: they
+    /// join when they call `acceptInvitation`, and the answer shows only this input.
     pub email: String,
-    /// Password for a new user (at least 8 characters).
+    /// Password for a new user (at least 8 characters; checked for an existing user too, but
+    /// never changes their password).
     pub password: String,
     /// Role in the account.
     #[graphql(default_with = "Role::Agent")]
     pub role: Role,
+}
+
+/// Changes to a member of the viewer's account (`updateAgent`); omitted fields stay.
+#[derive(InputObject, Debug, Default)]
+pub struct UpdateAgentInput {
+    /// New role. The last administrator of the account cannot be demoted.
+    pub role: Option<Role>,
+    /// New full name (1 to 255 characters; the user's name in every account).
+    pub name: Option<String>,
+    /// New availability in this account.
+    pub availability: Option<Availability>,
+}
+
+/// An invitation of the viewer to join an account (`acceptInvitation` joins).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Invitation {
+    /// The invitation's id.
+    pub id: ID,
+    /// The account the viewer is invited to; its `role` is the role they will have.
+    pub account: Account,
+    /// The role the viewer will have in the account.
+    pub role: Role,
+    /// When the invitation was made (or last renewed).
+    pub created_at: DateTime<Utc>,
+}
+
+impl Invitation {
+    pub fn new(invitation: &invitation::Model, account: account::Model) -> Self {
+        Self {
+            id: invitation.id.into(),
+            account: Account {
+                id: account.id.into(),
+                name: account.name,
+                role: invitation.role.into(),
+                created_at: account.created_at,
+            },
+            role: invitation.role.into(),
+            created_at: invitation.created_at,
+        }
+    }
 }

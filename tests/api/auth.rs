@@ -271,11 +271,17 @@ async fn login_returns_the_logged_in_user_with_its_own_fields() {
     let app = spawn_app().await;
     let acme = app.account("Acme").await;
     let globex = app.account("Globex").await;
-    // Acme's administrator is an agent of Globex too.
+    // Acme's administrator is an agent of Globex too (invited, and accepted).
     app.data(
         Some(&globex.token),
         "mutation($input: CreateAgentInput!) { createAgent(input: $input) { id } }",
         json!({ "input": { "name": "Acme admin", "email": acme.email, "password": "ignored-password" } }),
+    )
+    .await;
+    app.data(
+        Some(&acme.token),
+        "mutation($a: ID!) { acceptInvitation(accountId: $a) { id } }",
+        json!({ "a": globex.account_id.to_string() }),
     )
     .await;
     let login = "mutation($e: String!, $p: String!, $a: ID) { login(email: $e, password: $p, accountId: $a) { token user { id name email role accounts { id name role } } } }";

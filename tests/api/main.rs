@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, a real server per test, real HTTP and websocket clients.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agents;
 mod auth;
 mod boundary;
 mod cli;
