@@ -48,6 +48,8 @@ pub struct AppState {
     pub config: Config,
     /// Cancelled when the server shuts down; long-lived streams end on it.
     pub shutdown: CancellationToken,
+    /// Open websockets by whose access they hold, woken when it changes (`ws::registry`).
+    pub sockets: ws::registry::Registry,
 }
 
 /// The router's state: the shared state plus the executable schema.
@@ -113,6 +115,7 @@ impl App {
             metrics,
             config,
             shutdown,
+            sockets: ws::registry::Registry::default(),
         });
         let executor = Executor::new(build_schema(app.clone()));
         Ok(Self {
@@ -158,6 +161,8 @@ impl App {
         // Takes over imports a stopped process left running (resumed, or failed if their file
         // is gone), now and periodically.
         imports::run::recover(&self.state.app);
+        // Wakes open websockets whose user or contact lost access, on every instance.
+        ws::registry::listen(&self.state.app);
         let router = self.router();
         tracing::info!(addr = %listener.local_addr()?, "switchboard listening");
         axum::serve(listener, router)

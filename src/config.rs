@@ -76,6 +76,32 @@ pub struct Config {
     /// Instances sharing a database must share this directory.
     #[arg(long, env = "IMPORT_DIR", global = true)]
     pub import_dir: Option<PathBuf>,
+    /// Most operations (subscriptions, queries in flight) one websocket may hold at once; a
+    /// `subscribe` beyond it gets an `error` message coded `TOO_MANY_SUBSCRIPTIONS`.
+    #[arg(
+        long,
+        env = "MAX_SUBSCRIPTIONS_PER_SOCKET",
+        default_value_t = 100,
+        global = true
+    )]
+    pub max_subscriptions_per_socket: usize,
+    /// Seconds a websocket may take to send `connection_init` before it is closed with 4408.
+    #[arg(
+        long,
+        env = "WS_INIT_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub ws_init_timeout_secs: u64,
+    /// Seconds one websocket write may wait on a client that does not read before the socket
+    /// is dropped (a slow reader holds one message, never a growing queue).
+    #[arg(
+        long,
+        env = "WS_SEND_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub ws_send_timeout_secs: u64,
 }
 
 /// How logs are written.
@@ -217,6 +243,9 @@ impl Config {
             database_pool_size: 5,
             realtime_threads: 0,
             import_dir,
+            max_subscriptions_per_socket: 100,
+            ws_init_timeout_secs: 10,
+            ws_send_timeout_secs: 10,
         }
     }
 }

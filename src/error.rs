@@ -22,6 +22,8 @@ pub mod code {
     /// Apollo's code for a persisted-query hash this instance does not know: the client sends
     /// the query with its hash again.
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    /// A websocket `subscribe` beyond `MAX_SUBSCRIPTIONS_PER_SOCKET` (`ws::connection`).
+    pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
 }
 
 /// An error of the domain, with what the client may know about it.

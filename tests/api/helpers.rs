@@ -59,6 +59,11 @@ pub fn external_backends() -> bool {
 
 /// Starts a server with a fresh database.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server with a fresh database and the test configuration changed by `tweak`.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let (database_url, postgres, dir) = match env_url("DATABASE_URL") {
         Some(base) if base.starts_with("postgres") => {
             let name = unique("sb_test");
@@ -85,7 +90,9 @@ pub async fn spawn_app() -> TestApp {
             (url, None, Some(dir))
         }
     };
-    let config = Config::for_tests(database_url.clone(), env_url("REDIS_URL"), unique("sbtest"));
+    let mut config =
+        Config::for_tests(database_url.clone(), env_url("REDIS_URL"), unique("sbtest"));
+    tweak(&mut config);
     spawn_with(config, postgres, dir).await
 }
 
@@ -352,6 +359,14 @@ impl WsClient {
             .expect("send");
     }
 
+    /// Sends a raw text frame (for malformed messages).
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket
+            .send(Message::Text(text.to_owned().into()))
+            .await
+            .expect("send");
+    }
+
     /// Starts a subscription with the protocol's message type.
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         let kind = if self.protocol == "graphql-ws" {
@@ -413,6 +428,17 @@ impl WsClient {
         let result = tokio::time::timeout(wait, self.socket.next()).await;
         if let Ok(Some(Ok(Message::Text(text)))) = result {
             panic!("unexpected message: {text}");
+        }
+    }
+}
+
+impl WsClient {
+    /// Waits for the socket to close (skipping messages) and returns the close code and reason.
+    pub async fn closed(&mut self) -> (u16, String) {
+        loop {
+            if let Frame::Closed(code, reason) = self.next_frame().await {
+                return (code, reason);
+            }
         }
     }
 }
