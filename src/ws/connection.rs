@@ -200,9 +200,13 @@ impl Connection {
         let bytes = match frame {
             Some(Ok(Message::Text(text))) => text.as_bytes().to_vec(),
             Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
-            // tungstenite answers pings itself.
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Flow::Continue,
-            Some(Ok(Message::Close(_)) | Err(_)) | None => return Flow::Stop,
+            // tungstenite answers pings and a close itself; the next read sends a queued
+            // close reply and then ends the stream (stopping here would leave the client a
+            // 1006 instead of its clean close).
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => {
+                return Flow::Continue;
+            }
+            Some(Err(_)) | None => return Flow::Stop,
         };
         let message = match self.protocol.parse(&bytes) {
             Ok(message) => message,

@@ -359,6 +359,18 @@ impl WsClient {
             .expect("send");
     }
 
+    /// Starts the closing handshake with a normal close (1000).
+    pub async fn close_normally(&mut self) {
+        use tokio_tungstenite::tungstenite::protocol::{CloseFrame, frame::coding::CloseCode};
+        self.socket
+            .close(Some(CloseFrame {
+                code: CloseCode::Normal,
+                reason: "bye".into(),
+            }))
+            .await
+            .expect("close sent");
+    }
+
     /// Sends a raw text frame (for malformed messages).
     pub async fn send_text(&mut self, text: &str) {
         self.socket

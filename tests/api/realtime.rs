@@ -724,3 +724,34 @@ async fn merging_a_contact_away_closes_its_widget_sockets_within_a_second() {
     assert_eq!(code, 4403);
     assert!(reason.contains("contact"), "{reason}");
 }
+
+#[tokio::test]
+async fn a_contact_merged_away_on_one_instance_loses_its_socket_on_another() {
+    if !crate::helpers::external_backends() {
+        // Two embedded servers share no event bus; the cross-instance path needs Redis.
+        return;
+    }
+    let a = spawn_app().await;
+    let b = crate::helpers::spawn_sibling(&a).await;
+    let admin = a.account("Acme").await;
+    let room = room(&a, &admin.token).await;
+    let base = a
+        .data(
+            Some(&admin.token),
+            CREATE_CONTACT,
+            json!({ "input": { "name": "Base", "email": "base@example.com" } }),
+        )
+        .await["createContact"]["id"]
+        .clone();
+    let mut ws = WsClient::connect(&b, "graphql-transport-ws", &room.contact_token).await;
+    a.data(
+        Some(&admin.token),
+        "mutation($base: ID!, $mergee: ID!) { mergeContacts(baseContactId: $base, mergeeContactId: $mergee) { id } }",
+        json!({ "base": base, "mergee": room.contact_id }),
+    )
+    .await;
+    let (code, _) = tokio::time::timeout(Duration::from_secs(1), ws.closed())
+        .await
+        .expect("closed within a second");
+    assert_eq!(code, 4403);
+}

@@ -365,3 +365,14 @@ async fn the_legacy_protocol_answers_errors_and_keeps_the_socket() {
     ws.send(json!({ "type": "connection_terminate" })).await;
     assert_eq!(ws.closed().await.0, 1000);
 }
+
+/// The graphql-ws client closes an idle lazy connection itself; the server must answer the
+/// close, or the client sees 1006 and fails the operation it starts next.
+#[tokio::test]
+async fn a_client_close_gets_its_close_reply() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws", &admin.token).await;
+    ws.close_normally().await;
+    assert_eq!(ws.closed().await.0, 1000);
+}
