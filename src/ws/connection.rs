@@ -61,12 +61,28 @@ enum Flow {
     Stop,
 }
 
-/// An item of an operation's stream, tagged with the operation it belongs to: a result, or
-/// `None` when the operation has ended.
-struct Item {
-    key: u64,
-    id: Arc<str>,
-    response: Option<Response>,
+/// What the socket's background work produced.
+enum Item {
+    /// Operation `id` (its run `key`) produced this.
+    Operation {
+        key: u64,
+        id: Arc<str>,
+        output: Output,
+    },
+    /// A re-check of the socket's access finished.
+    Access(Result<Viewer, AppError>),
+}
+
+/// The life of one operation: its access check, then its results.
+enum Output {
+    /// Access checked: the operation runs as this viewer.
+    Started(Viewer),
+    Next(Box<Response>),
+    End,
+    /// The viewer has no access any more.
+    Refused(String),
+    /// Access could not be checked (the database failed); the operation did not start.
+    Unchecked,
 }
 
 /// A running operation, by its client id.
@@ -98,6 +114,8 @@ struct Connection {
     running: HashMap<String, Operation>,
     next_key: u64,
     session: Option<Session>,
+    /// A re-check of access is running (never two at once).
+    checking: bool,
 }
 
 /// The streams of a socket's operations, created with the first (an idle socket has none).
@@ -120,6 +138,7 @@ pub(super) async fn serve(socket: WebSocket, state: HttpState, protocol: Protoco
         running: HashMap::new(),
         next_key: 0,
         session: None,
+        checking: false,
     };
     let mut operations: Operations = None;
     // The init deadline until acknowledged, then the token's expiry: one timer for both.
@@ -143,11 +162,12 @@ pub(super) async fn serve(socket: WebSocket, state: HttpState, protocol: Protoco
             },
             () = &mut deadline => conn.on_deadline(deadline.as_mut()),
             () = changed(conn.session.as_ref()), if conn.session.is_some() => {
-                conn.recheck().await
+                conn.recheck(&mut operations);
+                Flow::Continue
             }
             _ = timer.tick() => {
                 ticks = ticks.wrapping_add(1);
-                conn.on_tick(ticks).await
+                conn.on_tick(ticks, &mut operations).await
             }
             () = shutdown.cancelled() => Flow::Close(close::GOING_AWAY, "server shutting down".into()),
         };
@@ -301,8 +321,8 @@ impl Connection {
         Flow::Close(code, why.to_owned())
     }
 
-    /// `subscribe`: checks the id, the cap and the viewer's access now, then starts the
-    /// operation with that viewer.
+    /// `subscribe`: checks the id and the cap, then starts the operation, which re-reads the
+    /// viewer's access before it runs (refused: the socket closes with 4403).
     async fn subscribe(
         &mut self,
         id: String,
@@ -312,7 +332,7 @@ impl Connection {
         let Some(session) = &self.session else {
             return Flow::Close(close::UNAUTHORIZED, "Unauthorized".into());
         };
-        let mut viewer = session.viewer;
+        let viewer = session.viewer;
         if let Some(previous) = self.running.get(&id) {
             match self.protocol {
                 Protocol::TransportWs => {
@@ -337,46 +357,42 @@ impl Connection {
             let error = coded(message, code::TOO_MANY_SUBSCRIPTIONS);
             return self.send(self.protocol.error(&id, &[error])).await;
         }
-        match access::current(&self.state.app, viewer).await {
-            Ok(current) => viewer = current,
-            Err(AppError::Internal(err)) => {
-                tracing::error!(error = ?err, "access check failed");
-                let error = coded(
-                    "access could not be checked; try again".into(),
-                    code::INTERNAL_SERVER_ERROR,
-                );
-                return self.send(self.protocol.error(&id, &[error])).await;
+        // Access is checked inside the operation's stream, which the loop polls with the
+        // others: awaiting the database here would stall the socket's running operations,
+        // which may hold the pool's connections this check waits for.
+        let app = self.state.app.clone();
+        let executor = self.state.executor.clone();
+        let outputs = stream::once(async move {
+            match access::current(&app, viewer).await {
+                Ok(viewer) => {
+                    let mut data = Data::default();
+                    data.insert(Auth::Authenticated(viewer));
+                    let results = executor
+                        .execute_stream(request, Some(Arc::new(data)))
+                        .map(|response| Output::Next(Box::new(response)));
+                    stream::iter([Output::Started(viewer)])
+                        .chain(results)
+                        .chain(stream::iter([Output::End]))
+                        .boxed()
+                }
+                Err(AppError::Internal(err)) => {
+                    tracing::error!(error = ?err, "access check failed");
+                    stream::iter([Output::Unchecked]).boxed()
+                }
+                Err(err) => stream::iter([Output::Refused(err.message())]).boxed(),
             }
-            Err(err) => return Flow::Close(close::FORBIDDEN, err.message()),
-        }
-        if let Some(session) = &mut self.session {
-            session.viewer = viewer;
-        }
-
-        let mut data = Data::default();
-        data.insert(Auth::Authenticated(viewer));
-        let results = self
-            .state
-            .executor
-            .execute_stream(request, Some(Arc::new(data)));
-        let (results, abort) = stream::abortable(results);
+        })
+        .flatten();
+        let (outputs, abort) = stream::abortable(outputs);
         let key = self.next_key;
         self.next_key = self.next_key.wrapping_add(1);
         let tag: Arc<str> = Arc::from(id.as_str());
-        let end = tag.clone();
-        let tagged = results
-            .map(move |response| Item {
+        let tagged = outputs
+            .map(move |output| Item::Operation {
                 key,
                 id: tag.clone(),
-                response: Some(response),
+                output,
             })
-            .chain(stream::once(async move {
-                Item {
-                    key,
-                    id: end,
-                    response: None,
-                }
-            }))
             .boxed();
         operations.get_or_insert_with(SelectAll::new).push(tagged);
         self.running.insert(
@@ -392,24 +408,55 @@ impl Connection {
 
     /// A result or the end of an operation (ignored when the client completed it already).
     async fn on_item(&mut self, item: Item) -> Flow {
-        let Item { key, id, response } = item;
+        let (key, id, output) = match item {
+            Item::Operation { key, id, output } => (key, id, output),
+            Item::Access(checked) => {
+                self.checking = false;
+                return self.checked(checked);
+            }
+        };
         let Some(operation) = self.running.get_mut(&*id).filter(|op| op.key == key) else {
             return Flow::Continue;
         };
-        let Some(response) = response else {
-            self.running.remove(&*id);
-            return self.send(self.protocol.complete(&id)).await;
-        };
-        let first = std::mem::replace(&mut operation.first, false);
-        if first && let Some(errors) = refused_before_execution(&response) {
-            // Refused before it ran: `error` ends the operation, no `complete` follows.
-            let message = self.protocol.error(&id, errors);
-            if let Some(operation) = self.running.remove(&*id) {
-                operation.abort.abort();
+        match output {
+            Output::Started(viewer) => {
+                if let Some(session) = &mut self.session {
+                    session.viewer = viewer;
+                }
+                Flow::Continue
             }
-            return self.send(message).await;
+            Output::Next(response) => {
+                let first = std::mem::replace(&mut operation.first, false);
+                if first && let Some(errors) = refused_before_execution(&response) {
+                    // Refused before it ran: `error` ends the operation, no `complete` follows.
+                    let message = self.protocol.error(&id, errors);
+                    self.stop(&id);
+                    return self.send(message).await;
+                }
+                self.send(self.protocol.next(&id, &response)).await
+            }
+            Output::End => {
+                self.running.remove(&*id);
+                self.send(self.protocol.complete(&id)).await
+            }
+            // The close ends the socket's other operations too.
+            Output::Refused(reason) => Flow::Close(close::FORBIDDEN, reason),
+            Output::Unchecked => {
+                self.stop(&id);
+                let error = coded(
+                    "access could not be checked; try again".into(),
+                    code::INTERNAL_SERVER_ERROR,
+                );
+                self.send(self.protocol.error(&id, &[error])).await
+            }
         }
-        self.send(self.protocol.next(&id, &response)).await
+    }
+
+    /// Forgets operation `id` and stops its stream.
+    fn stop(&mut self, id: &str) {
+        if let Some(operation) = self.running.remove(id) {
+            operation.abort.abort();
+        }
     }
 
     /// The timer: the init deadline before the ack, the token's expiry after.
@@ -429,15 +476,31 @@ impl Connection {
         }
     }
 
-    /// Re-reads the viewer's access: gone closes the socket, a changed role applies to the
-    /// next operations. A failed check (database down) keeps the socket.
-    async fn recheck(&mut self) -> Flow {
-        let Some(session) = &mut self.session else {
-            return Flow::Continue;
+    /// Starts a re-read of the viewer's access, polled with the operations (see
+    /// [`Connection::subscribe`] for why not awaited here); [`Connection::checked`] acts on it.
+    fn recheck(&mut self, operations: &mut Operations) {
+        let Some(session) = &self.session else {
+            return;
         };
-        match access::current(&self.state.app, session.viewer).await {
+        if std::mem::replace(&mut self.checking, true) {
+            return;
+        }
+        let app = self.state.app.clone();
+        let viewer = session.viewer;
+        let check = stream::once(async move { Item::Access(access::current(&app, viewer).await) });
+        operations
+            .get_or_insert_with(SelectAll::new)
+            .push(check.boxed());
+    }
+
+    /// The outcome of a re-check: access gone closes the socket, a changed role applies to
+    /// the next operations, a failed check (database down) keeps the socket.
+    fn checked(&mut self, checked: Result<Viewer, AppError>) -> Flow {
+        match checked {
             Ok(viewer) => {
-                session.viewer = viewer;
+                if let Some(session) = &mut self.session {
+                    session.viewer = viewer;
+                }
                 Flow::Continue
             }
             Err(AppError::Internal(err)) => {
@@ -449,14 +512,12 @@ impl Connection {
     }
 
     /// The periodic timer: heartbeat, ping (and legacy `ka`), and the safety re-check.
-    async fn on_tick(&mut self, ticks: u32) -> Flow {
+    async fn on_tick(&mut self, ticks: u32, operations: &mut Operations) -> Flow {
         if let Some(session) = &self.session {
             presence::connect(&self.state.app, session.viewer, &session.presence_id).await;
         }
-        if ticks.is_multiple_of(RECHECK_EVERY)
-            && let flow @ (Flow::Close(..) | Flow::Stop) = self.recheck().await
-        {
-            return flow;
+        if ticks.is_multiple_of(RECHECK_EVERY) {
+            self.recheck(operations);
         }
         if !ticks.is_multiple_of(PING_EVERY) {
             return Flow::Continue;
