@@ -55,6 +55,8 @@ pub struct AppState {
     pub config: Config,
     /// Cancelled when the server shuts down; long-lived streams end on it.
     pub shutdown: CancellationToken,
+    /// Open websockets by whose access they hold, woken when it changes (`ws::registry`).
+    pub sockets: ws::registry::Registry,
 }
 
 /// The router's state: the shared state plus the executable schema.
@@ -136,6 +138,7 @@ impl App {
             metrics,
             config,
             shutdown,
+            sockets: ws::registry::Registry::default(),
         });
         let executor = Executor::new(build_schema(app.clone()));
         let uploads = Arc::new(Semaphore::new(app.config.max_concurrent_uploads));
@@ -196,6 +199,8 @@ impl App {
         imports::run::recover(&self.state.app);
         let app = &self.state.app;
         access::spawn_invalidator(&app.bus, app.access.clone(), app.shutdown.clone());
+        // Wakes open websockets whose user or contact lost access, on every instance.
+        ws::registry::listen(&self.state.app);
         let router = self.router();
         tracing::info!(addr = %listener.local_addr()?, "switchboard listening");
         axum::serve(listener, router)

@@ -130,6 +130,32 @@ pub struct Config {
         global = true
     )]
     pub access_cache_capacity: usize,
+    /// Most operations (subscriptions, queries in flight) one websocket may hold at once; a
+    /// `subscribe` beyond it gets an `error` message coded `TOO_MANY_SUBSCRIPTIONS`.
+    #[arg(
+        long,
+        env = "MAX_SUBSCRIPTIONS_PER_SOCKET",
+        default_value_t = 100,
+        global = true
+    )]
+    pub max_subscriptions_per_socket: usize,
+    /// Seconds a websocket may take to send `connection_init` before it is closed with 4408.
+    #[arg(
+        long,
+        env = "WS_INIT_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub ws_init_timeout_secs: u64,
+    /// Seconds one websocket write may wait on a client that does not read before the socket
+    /// is dropped (a slow reader holds one message, never a growing queue).
+    #[arg(
+        long,
+        env = "WS_SEND_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub ws_send_timeout_secs: u64,
 }
 
 /// How logs are written.
@@ -278,6 +304,9 @@ impl Config {
             limits: InputLimits::default(),
             access_cache_ttl_ms: 1000,
             access_cache_capacity: 10_000,
+            max_subscriptions_per_socket: 100,
+            ws_init_timeout_secs: 10,
+            ws_send_timeout_secs: 10,
         }
     }
 }

@@ -35,6 +35,8 @@ pub mod code {
     /// Apollo's code for a persisted-query hash this instance does not know: the client sends
     /// the query with its hash again.
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    /// A websocket `subscribe` beyond `MAX_SUBSCRIPTIONS_PER_SOCKET` (`ws::connection`).
+    pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
 
     // HTTP-level codes: the request was refused before it reached the executor (src/http.rs);
     // each goes with the HTTP status of the same name.

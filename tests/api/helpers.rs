@@ -369,6 +369,26 @@ impl WsClient {
             .expect("send");
     }
 
+    /// Starts the closing handshake with a normal close (1000).
+    pub async fn close_normally(&mut self) {
+        use tokio_tungstenite::tungstenite::protocol::{CloseFrame, frame::coding::CloseCode};
+        self.socket
+            .close(Some(CloseFrame {
+                code: CloseCode::Normal,
+                reason: "bye".into(),
+            }))
+            .await
+            .expect("close sent");
+    }
+
+    /// Sends a raw text frame (for malformed messages).
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket
+            .send(Message::Text(text.to_owned().into()))
+            .await
+            .expect("send");
+    }
+
     /// Starts a subscription with the protocol's message type.
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         let kind = if self.protocol == "graphql-ws" {
@@ -430,6 +450,17 @@ impl WsClient {
         let result = tokio::time::timeout(wait, self.socket.next()).await;
         if let Ok(Some(Ok(Message::Text(text)))) = result {
             panic!("unexpected message: {text}");
+        }
+    }
+}
+
+impl WsClient {
+    /// Waits for the socket to close (skipping messages) and returns the close code and reason.
+    pub async fn closed(&mut self) -> (u16, String) {
+        loop {
+            if let Frame::Closed(code, reason) = self.next_frame().await {
+                return (code, reason);
+            }
         }
     }
 }

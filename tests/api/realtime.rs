@@ -186,6 +186,7 @@ async fn events_flow_again_after_redis_restarts() {
 /// An account with an inbox, a contact with a contact inbox, and a conversation.
 struct Room {
     conversation_id: String,
+    contact_id: serde_json::Value,
     contact_token: String,
 }
 
@@ -225,6 +226,7 @@ async fn room(app: &crate::helpers::TestApp, token: &str) -> Room {
             .as_str()
             .unwrap()
             .to_owned(),
+        contact_id: contact,
         contact_token,
     }
 }
@@ -601,4 +603,154 @@ async fn room_events_contact_payloads_carry_the_account_id() {
             "contact.deleted"
         ]
     );
+}
+
+const PRESENCE: &str = "subscription { presenceUpdated { users { userId availability } } }";
+
+#[tokio::test]
+async fn a_socket_closes_with_4403_when_its_token_expires() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    // A token of the same user, valid for 2 s, signed with the server's secret.
+    let (secret, _) = app.config.jwt_secret();
+    let keys = switchboard::auth::jwt::JwtKeys::new(secret.as_bytes(), 2);
+    let token = keys
+        .issue_user(&switchboard::auth::viewer::UserViewer {
+            user_id: admin.user_id,
+            account_id: admin.account_id,
+            role: entity::enums::Role::Administrator,
+        })
+        .unwrap();
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws", &token).await;
+    ws.subscribe("p", PRESENCE, json!({})).await;
+    ws.next_data("p").await;
+    let (code, reason) = ws.closed().await;
+    assert_eq!(code, 4403);
+    assert!(reason.contains("expired"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_member_removed_from_the_account_can_start_nothing_more() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    let agent = app.agent(&admin, "Agatha").await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws", &agent.token).await;
+    ws.subscribe("p", PRESENCE, json!({})).await;
+    ws.next_data("p").await;
+
+    // Removed behind the server's back: no event is published, so the socket learns it when
+    // it next asks (access may be cached for up to a second).
+    entity::account_user::Entity::delete_many()
+        .filter(entity::account_user::Column::UserId.eq(agent.user_id))
+        .filter(entity::account_user::Column::AccountId.eq(agent.account_id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    for attempt in 0.. {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still running operations"
+        );
+        let id = format!("after-{attempt}");
+        ws.subscribe(&id, "{ me { id } }", json!({})).await;
+        match ws.next_frame().await {
+            crate::helpers::Frame::Closed(code, reason) => {
+                assert_eq!(code, 4403);
+                assert!(reason.contains("no longer a member"), "{reason}");
+                break;
+            }
+            crate::helpers::Frame::Json(message) => {
+                // Still cached: the query ran; try again shortly.
+                assert_eq!(message["id"], id, "{message}");
+                ws.next().await; // its complete
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn removing_an_agent_closes_their_sockets_within_a_second() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    let agent = app.agent(&admin, "Agatha").await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws", &agent.token).await;
+    ws.subscribe("p", PRESENCE, json!({})).await;
+    ws.next_data("p").await;
+    app.data(
+        Some(&admin.token),
+        "mutation($id: ID!) { removeAgent(id: $id) }",
+        json!({ "id": agent.user_id.to_string() }),
+    )
+    .await;
+    let (code, reason) = tokio::time::timeout(Duration::from_secs(1), ws.closed())
+        .await
+        .expect("closed within a second");
+    assert_eq!(code, 4403, "{reason}");
+}
+
+/// A contact merged into another no longer exists: its widget sockets close. (`deleteContact`
+/// is refused while the contact is online, which an open socket makes it; the same event
+/// closes a socket that connected during the deletion.)
+#[tokio::test]
+async fn merging_a_contact_away_closes_its_widget_sockets_within_a_second() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    let room = room(&app, &admin.token).await;
+    let base = app
+        .data(
+            Some(&admin.token),
+            CREATE_CONTACT,
+            json!({ "input": { "name": "Base", "email": "base@example.com" } }),
+        )
+        .await["createContact"]["id"]
+        .clone();
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws", &room.contact_token).await;
+    ws.subscribe("m", MESSAGE_CREATED, json!({ "c": room.conversation_id }))
+        .await;
+    app.data(
+        Some(&admin.token),
+        "mutation($base: ID!, $mergee: ID!) { mergeContacts(baseContactId: $base, mergeeContactId: $mergee) { id } }",
+        json!({ "base": base, "mergee": room.contact_id }),
+    )
+    .await;
+    let (code, reason) = tokio::time::timeout(Duration::from_secs(1), ws.closed())
+        .await
+        .expect("closed within a second");
+    assert_eq!(code, 4403);
+    assert!(reason.contains("contact"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_contact_merged_away_on_one_instance_loses_its_socket_on_another() {
+    if !crate::helpers::external_backends() {
+        // Two embedded servers share no event bus; the cross-instance path needs Redis.
+        return;
+    }
+    let a = spawn_app().await;
+    let b = crate::helpers::spawn_sibling(&a).await;
+    let admin = a.account("Acme").await;
+    let room = room(&a, &admin.token).await;
+    let base = a
+        .data(
+            Some(&admin.token),
+            CREATE_CONTACT,
+            json!({ "input": { "name": "Base", "email": "base@example.com" } }),
+        )
+        .await["createContact"]["id"]
+        .clone();
+    let mut ws = WsClient::connect(&b, "graphql-transport-ws", &room.contact_token).await;
+    a.data(
+        Some(&admin.token),
+        "mutation($base: ID!, $mergee: ID!) { mergeContacts(baseContactId: $base, mergeeContactId: $mergee) { id } }",
+        json!({ "base": base, "mergee": room.contact_id }),
+    )
+    .await;
+    let (code, _) = tokio::time::timeout(Duration::from_secs(1), ws.closed())
+        .await
+        .expect("closed within a second");
+    assert_eq!(code, 4403);
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{Frame, WsClient, spawn_app};
+use crate::helpers::{Frame, WsClient, spawn_app, spawn_app_configured};
 
 const PRESENCE: &str = "subscription { presenceUpdated { accountId users { userId availability } contacts { contactId } } }";
 
@@ -108,14 +108,11 @@ async fn refused_tokens_close_the_socket_with_4403() {
 }
 
 #[tokio::test]
-async fn subscribing_before_init_is_refused() {
+async fn subscribing_before_init_closes_with_4401() {
     let app = spawn_app().await;
     let mut ws = WsClient::open(&app, "graphql-transport-ws").await;
     ws.subscribe("1", PRESENCE, json!({})).await;
-    match ws.next_frame().await {
-        Frame::Closed(code, _) => assert!(code >= 1000, "closed with {code}"),
-        Frame::Json(message) => panic!("expected a close, got {message}"),
-    }
+    assert_eq!(ws.closed().await, (4401, "Unauthorized".to_owned()));
 }
 
 #[tokio::test]
@@ -180,4 +177,202 @@ async fn events_cross_instances_through_redis() {
         update["data"]["presenceUpdated"]["users"][0]["availability"],
         "BUSY"
     );
+}
+
+/// Sends `raw` as a text frame on a fresh socket (acknowledged first when `init`) and returns
+/// how the server closed it.
+async fn close_after(app: &crate::helpers::TestApp, token: Option<&str>, raw: &[&str]) -> u16 {
+    let mut ws = match token {
+        Some(token) => WsClient::connect(app, "graphql-transport-ws", token).await,
+        None => WsClient::open(app, "graphql-transport-ws").await,
+    };
+    for text in raw {
+        ws.send_text(text).await;
+    }
+    ws.closed().await.0
+}
+
+#[tokio::test]
+async fn invalid_messages_close_with_4400() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    for raw in [
+        "not json",
+        r#"{"type":"whatever"}"#,
+        r#"{"type":"subscribe","payload":{"query":"{ me { id } }"}}"#,
+        r#"{"type":"subscribe","id":"1"}"#,
+        r#"{"type":"start","id":"1","payload":{"query":"{ me { id } }"}}"#,
+        r#"[1, 2]"#,
+    ] {
+        assert_eq!(
+            close_after(&app, Some(&admin.token), &[raw]).await,
+            4400,
+            "{raw}"
+        );
+    }
+    // Before the ack too.
+    assert_eq!(close_after(&app, None, &["{"]).await, 4400);
+}
+
+#[tokio::test]
+async fn a_duplicate_operation_id_closes_with_4409() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws", &admin.token).await;
+    ws.subscribe("dup", PRESENCE, json!({})).await;
+    ws.next_data("dup").await;
+    ws.subscribe("dup", PRESENCE, json!({})).await;
+    assert_eq!(
+        ws.closed().await,
+        (4409, "Subscriber for dup already exists".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_second_connection_init_closes_with_4429() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws", &admin.token).await;
+    ws.send(json!({ "type": "connection_init", "payload": { "token": admin.token } }))
+        .await;
+    assert_eq!(
+        ws.closed().await,
+        (4429, "Too many initialisation requests".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_socket_without_connection_init_closes_with_4408() {
+    let app = spawn_app_configured(|config| config.ws_init_timeout_secs = 1).await;
+    let mut ws = WsClient::open(&app, "graphql-transport-ws").await;
+    // A ping does not count as initialisation.
+    ws.send(json!({ "type": "ping" })).await;
+    assert_eq!(ws.next().await, json!({ "type": "pong" }));
+    assert_eq!(ws.closed().await.0, 4408);
+}
+
+#[tokio::test]
+async fn ping_pong_error_and_complete_have_the_protocols_shapes() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws", &admin.token).await;
+    ws.send(json!({ "type": "ping", "payload": { "at": 1 } }))
+        .await;
+    assert_eq!(
+        ws.next().await,
+        json!({ "type": "pong", "payload": { "at": 1 } })
+    );
+
+    // An operation refused before it runs: `error` with an array of GraphQL errors, no complete.
+    ws.subscribe("bad", "subscription { noSuchField }", json!({}))
+        .await;
+    let error = ws.next().await;
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["id"], "bad");
+    assert_eq!(
+        error["payload"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{error}"
+    );
+    // A query over the socket: one `next`, then `complete`.
+    ws.subscribe("q", "{ me { id } }", json!({})).await;
+    let next = ws.next().await;
+    assert_eq!(next["type"], "next", "{next}");
+    assert_eq!(
+        next["payload"]["data"]["me"]["id"],
+        admin.user_id.to_string()
+    );
+    assert_eq!(ws.next().await, json!({ "id": "q", "type": "complete" }));
+
+    // The client's complete stops the subscription: no more results, no echo.
+    ws.subscribe("p", PRESENCE, json!({})).await;
+    ws.next_data("p").await;
+    ws.send(json!({ "id": "p", "type": "complete" })).await;
+    ws.send(json!({ "type": "ping" })).await;
+    assert_eq!(ws.next().await, json!({ "type": "pong" }));
+    app.data(
+        Some(&admin.token),
+        "mutation { setAvailability(availability: BUSY) { id } }",
+        json!({}),
+    )
+    .await;
+    ws.expect_silence(Duration::from_millis(500)).await;
+}
+
+#[tokio::test]
+async fn subscriptions_beyond_the_cap_get_a_coded_error_and_the_rest_keep_delivering() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws", &admin.token).await;
+    let cap = app.config.max_subscriptions_per_socket;
+    assert_eq!(cap, 100, "the default");
+    for i in 0..cap {
+        ws.subscribe(&i.to_string(), PRESENCE, json!({})).await;
+    }
+    // Every one of them runs: each sends its snapshot (a presence push may follow some).
+    let mut running = std::collections::HashSet::new();
+    while running.len() < cap {
+        let message = ws.next().await;
+        assert_eq!(message["type"], "next", "{message}");
+        running.insert(message["id"].as_str().unwrap().to_owned());
+    }
+    ws.subscribe("one-too-many", PRESENCE, json!({})).await;
+    let error = ws.next().await;
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["id"], "one-too-many");
+    assert_eq!(
+        error["payload"][0]["extensions"]["code"],
+        "TOO_MANY_SUBSCRIPTIONS"
+    );
+
+    // The socket and its subscriptions stay up.
+    app.data(
+        Some(&admin.token),
+        "mutation { setAvailability(availability: BUSY) { id } }",
+        json!({}),
+    )
+    .await;
+    let mut updated = std::collections::HashSet::new();
+    while updated.len() < cap {
+        let message = ws.next().await;
+        assert_eq!(message["type"], "next", "{message}");
+        let users = &message["payload"]["data"]["presenceUpdated"]["users"];
+        if users[0]["availability"] == "BUSY" {
+            updated.insert(message["id"].as_str().unwrap().to_owned());
+        }
+    }
+    // Completing one frees a place.
+    ws.send(json!({ "id": "0", "type": "complete" })).await;
+    ws.subscribe("one-too-many", PRESENCE, json!({})).await;
+    let snapshot = ws.next_data("one-too-many").await;
+    assert_eq!(
+        snapshot["data"]["presenceUpdated"]["users"][0]["availability"],
+        "BUSY"
+    );
+}
+
+#[tokio::test]
+async fn the_legacy_protocol_answers_errors_and_keeps_the_socket() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    let mut ws = WsClient::connect(&app, "graphql-ws", &admin.token).await;
+    ws.send_text("not json").await;
+    let error = ws.next().await;
+    assert_eq!(error["type"], "error", "{error}");
+    ws.subscribe("a", PRESENCE, json!({})).await;
+    ws.next_data("a").await;
+    ws.send(json!({ "id": "a", "type": "stop" })).await;
+    assert_eq!(ws.next().await, json!({ "id": "a", "type": "complete" }));
+    ws.send(json!({ "type": "connection_terminate" })).await;
+    assert_eq!(ws.closed().await.0, 1000);
+}
+
+/// The graphql-ws client closes an idle lazy connection itself; the server must answer the
+/// close, or the client sees 1006 and fails the operation it starts next.
+#[tokio::test]
+async fn a_client_close_gets_its_close_reply() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws", &admin.token).await;
+    ws.close_normally().await;
+    assert_eq!(ws.closed().await.0, 1000);
 }
