@@ -97,10 +97,10 @@ async fn nul_characters_are_refused_over_websockets_too() {
             break message;
         }
     };
-    // The refusal arrives as the operation's result: errors and no data.
-    assert_eq!(message["type"], "next", "{message}");
-    assert!(message["payload"]["data"].is_null(), "{message}");
-    let error = &message["payload"]["errors"][0];
+    // Refused before execution: graphql-transport-ws's `error` message, its payload the list of
+    // GraphQL errors.
+    assert_eq!(message["type"], "error", "{message}");
+    let error = &message["payload"][0];
     assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{message}");
     assert_eq!(error["extensions"]["field"], "content", "{message}");
     let notes = app
