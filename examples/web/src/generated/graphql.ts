@@ -147,13 +147,16 @@ export type ConversationStatus =
 /** A new member of the viewer's account. */
 export type CreateAgentInput = {
   /**
-   * Login email; an existing user with this email is added to the account instead (keeping
-   * their password).
+   * Login email. When it belongs to an existing user, that user is invited instead: they
+   * join when they call `acceptInvitation`, and the answer shows only this input.
    */
   email: Scalars['String']['input'];
   /** Full name (1 to 255 characters). */
   name: Scalars['String']['input'];
-  /** Password for a new user (at least 8 characters). */
+  /**
+   * Password for a new user (at least 8 characters; checked for an existing user too, but
+   * never changes their password).
+   */
   password: Scalars['String']['input'];
   /** Role in the account. */
   role?: Role;
@@ -336,6 +339,16 @@ export type SortDirection =
   | 'ASC'
   /** Largest first. */
   | 'DESC';
+
+/** Changes to a member of the viewer's account (`updateAgent`); omitted fields stay. */
+export type UpdateAgentInput = {
+  /** New availability in this account. */
+  availability?: InputMaybe<Availability>;
+  /** New full name (1 to 255 characters; the user's name in every account). */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** New role. The last administrator of the account cannot be demoted. */
+  role?: InputMaybe<Role>;
+};
 
 /**
  * Changes to a contact. Omitted fields stay; `null` (or an empty string) clears a field.
