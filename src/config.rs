@@ -30,11 +30,11 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Database URL: `postgres://…` or `sqlite://FILE?mode=rwc`. Default: `switchboard.db` here.
-    #[arg(long, env = "DATABASE_URL", global = true)]
-    pub database_url: Option<String>,
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<Sensitive>,
     /// Redis URL for cross-instance events and presence. Unset: in-process events.
-    #[arg(long, env = "REDIS_URL", global = true)]
-    pub redis_url: Option<String>,
+    #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
+    pub redis_url: Option<Sensitive>,
     /// Prefix for every Redis key and channel, so several deployments (or tests) share one Redis.
     #[arg(
         long,
@@ -45,7 +45,7 @@ pub struct Config {
     pub redis_prefix: String,
     /// HS256 secret for access tokens.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<Sensitive>,
     /// Lifetime of tokens issued by `login` and `switchboard token`, in seconds.
     #[arg(long, env = "TOKEN_TTL_SECS", default_value_t = 12 * 3600, global = true)]
     pub token_ttl_secs: u64,
@@ -224,11 +224,43 @@ pub struct TokenArgs {
     pub account: Option<i64>,
 }
 
+/// A setting that must not reach logs: the JWT secret, and URLs that may carry a password.
+/// Its `Debug` shows a URL without its password and anything else not at all, so printing a
+/// `Config` (`{config:?}`) leaks neither.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sensitive(pub String);
+
+impl std::str::FromStr for Sensitive {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self(value.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `scheme://user:password@host/…` → `scheme://user:***@host/…`; no URL → `***`.
+        let Some((scheme, rest)) = self.0.split_once("://") else {
+            return f.write_str("\"***\"");
+        };
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split(':').next().unwrap_or_default();
+                write!(f, "\"{scheme}://{user}:***@{host}{path}\"")
+            }
+            None => write!(f, "\"{scheme}://{authority}{path}\""),
+        }
+    }
+}
+
 impl Config {
     /// The database URL, defaulting to a SQLite file in the working directory.
     pub fn database_url(&self) -> String {
         self.database_url
-            .clone()
+            .as_ref()
+            .map(|url| url.0.clone())
             .filter(|url| !url.trim().is_empty())
             .unwrap_or_else(|| {
                 let path = PathBuf::from("switchboard.db");
@@ -260,13 +292,19 @@ impl Config {
     /// The Redis URL, when one is configured.
     pub fn redis_url(&self) -> Option<&str> {
         self.redis_url
-            .as_deref()
+            .as_ref()
+            .map(|url| url.0.as_str())
             .filter(|url| !url.trim().is_empty())
     }
 
     /// The JWT secret and whether it is the development default.
     pub fn jwt_secret(&self) -> (String, bool) {
-        match self.jwt_secret.as_deref().filter(|s| !s.is_empty()) {
+        match self
+            .jwt_secret
+            .as_ref()
+            .map(|secret| secret.0.as_str())
+            .filter(|s| !s.is_empty())
+        {
             Some(secret) => (secret.to_owned(), false),
             None => (DEV_JWT_SECRET.to_owned(), true),
         }
@@ -285,10 +323,10 @@ impl Config {
                 .join(&redis_prefix)
         });
         Self {
-            database_url: Some(database_url),
-            redis_url,
+            database_url: Some(Sensitive(database_url)),
+            redis_url: redis_url.map(Sensitive),
             redis_prefix,
-            jwt_secret: Some("test-secret".to_owned()),
+            jwt_secret: Some(Sensitive("test-secret".to_owned())),
             token_ttl_secs: 3600,
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             log_format: LogFormat::Text,
@@ -308,5 +346,32 @@ impl Config {
             ws_init_timeout_secs: 10,
             ws_send_timeout_secs: 10,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_secret_and_url_passwords() {
+        let mut config = Config::for_tests(
+            "postgres://app:hunter2@db.internal:5432/switchboard".to_owned(),
+            Some("redis://:redispass@cache:6379/0".to_owned()),
+            "prefix".to_owned(),
+        );
+        config.jwt_secret = Some(Sensitive("jwt-very-secret".to_owned()));
+        let printed = format!("{config:?}");
+        for secret in ["hunter2", "redispass", "jwt-very-secret"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("postgres://app:***@db.internal:5432/switchboard"));
+        assert!(printed.contains("redis://:***@cache:6379/0"));
+        // The values themselves are intact.
+        assert_eq!(config.jwt_secret().0, "jwt-very-secret");
+        assert_eq!(
+            config.database_url(),
+            "postgres://app:hunter2@db.internal:5432/switchboard"
+        );
     }
 }
