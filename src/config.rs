@@ -1,6 +1,6 @@
 //! Typed configuration: one struct, read once from flags and environment variables.
 //!
-//! Every flag has an environment variable of the same meaning (api.md "Process"), so operators
+//! Every flag has an environment variable of the same meaning (README.md, "Commands"), so operators
 //! configure containers with env vars and developers with flags.
 
 use std::{net::SocketAddr, path::PathBuf};
@@ -165,7 +165,7 @@ pub enum LogFormat {
     Json,
 }
 
-/// The subcommands of api.md "Process".
+/// The subcommands of README.md, "Commands".
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default).

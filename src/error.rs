@@ -1,4 +1,4 @@
-//! The error boundary: every error a client sees carries `extensions.code` (api.md "Errors").
+//! The error boundary: every error a client sees carries `extensions.code` (docs/design.md §6).
 //!
 //! Domain code and resolvers return [`AppError`] ([`AppResult`]); one conversion turns it into
 //! a GraphQL error. Internal errors are logged with their cause and censored for clients. Errors

@@ -1,4 +1,4 @@
-//! Input validation and normalisation shared by every write path (domain.md §2).
+//! Input validation and normalisation shared by every write path (docs/design.md §5).
 
 use serde_json::Value;
 

@@ -29,7 +29,7 @@ const RESOLVED: &str = "(email IS NOT NULL OR phone_number IS NOT NULL OR identi
 
 /// `(name, definition)` of each index partial on [`RESOLVED`]; the definition follows `ON`.
 const PARTIAL_INDEXES: &[(&str, &str)] = &[
-    // The default order (domain.md §3): `ORDER BY last_activity_at DESC NULLS LAST, id DESC`.
+    // The default order (docs/design.md §5): `ORDER BY last_activity_at DESC NULLS LAST, id DESC`.
     // The existing ascending index read backwards gives DESC NULLS *FIRST*, which PostgreSQL
     // cannot use for it, so every first page sorted the whole account.
     (

@@ -1,4 +1,4 @@
-//! Contact merge (domain.md §5): the base contact absorbs the mergee, which is deleted, all in
+//! Contact merge (docs/design.md §5): the base contact absorbs the mergee, which is deleted, all in
 //! one transaction, so a failure at any step leaves both contacts exactly as they were.
 
 use entity::{

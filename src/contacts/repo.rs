@@ -68,7 +68,7 @@ pub fn like_escape(value: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// The search of domain.md §3: a case-insensitive substring of name, email, phone number and
+/// The search of docs/design.md §5: a case-insensitive substring of name, email, phone number and
 /// company name, or a case-sensitive substring of the identifier.
 pub fn search(query: &str, backend: DbBackend) -> AppResult<Condition> {
     let query = query.trim();
@@ -80,7 +80,7 @@ pub fn search(query: &str, backend: DbBackend) -> AppResult<Condition> {
     // only substitutes `$n` in custom SQL, so `?` would reach the database verbatim.
     let like = |expr: SimpleExpr| expr.like(LikeExpr::new(pattern.clone()).escape('\\'));
     let lower = |expr: SimpleExpr| -> SimpleExpr { Func::lower(expr).into() };
-    // The identifier matches case-sensitively (domain.md §3). PostgreSQL's LIKE does, and its
+    // The identifier matches case-sensitively (docs/design.md §5). PostgreSQL's LIKE does, and its
     // trigram index serves it (`strpos()` can use no index and left the whole search to a
     // sequential scan); SQLite's LIKE ignores case, so it keeps `instr()`.
     let identifier_col = Expr::col((contact::Entity, contact::Column::Identifier));
@@ -113,7 +113,7 @@ fn attribute(key: &'static str) -> SimpleExpr {
 
 /// The sort expression of a field; text sorts ignore case. A blank well-known attribute (`""`,
 /// as an import or an API client may store it) has no value, like a missing one: it sorts last
-/// with the nulls instead of first (domain.md §3), as `location` and the filter's IS_PRESENT also
+/// with the nulls instead of first (docs/design.md §5), as `location` and the filter's IS_PRESENT also
 /// treat it.
 fn sort_expr(field: ContactSortField) -> SimpleExpr {
     let lower = |expr: SimpleExpr| -> SimpleExpr { Func::lower(expr).into() };
@@ -143,7 +143,7 @@ fn is_time(field: ContactSortField) -> bool {
     )
 }
 
-/// The default order: most recently active first, then newest id (domain.md §3).
+/// The default order: most recently active first, then newest id (docs/design.md §5).
 const DEFAULT_SORT: ContactSort = ContactSort {
     field: ContactSortField::LastActivityAt,
     direction: SortDirection::Desc,

@@ -1,4 +1,4 @@
-//! Contact writes: every path validates and normalises the same way (domain.md §2).
+//! Contact writes: every path validates and normalises the same way (docs/design.md §5).
 
 use async_graphql::MaybeUndefined;
 use entity::{contact, contact_inbox, contact_label, enums::ContactType, inbox};

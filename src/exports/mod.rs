@@ -1,4 +1,4 @@
-//! Contact exports (domain.md §7): the `exportContacts` mutation validates an export and counts
+//! Contact exports (docs/design.md §5): the `exportContacts` mutation validates an export and counts
 //! its rows; the CSV itself is streamed by `GET /exports/contacts.csv?spec=…` with the same
 //! token.
 //!

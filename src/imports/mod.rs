@@ -1,4 +1,4 @@
-//! CSV imports of contacts (domain.md §6): `importContacts` stores the upload and returns a
+//! CSV imports of contacts (docs/design.md §5): `importContacts` stores the upload and returns a
 //! PENDING import at once; a background task imports it in batches, publishing its progress
 //! (`dataImport`, `dataImportProgress`); rejected rows are downloadable as CSV.
 //!

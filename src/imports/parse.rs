@@ -1,4 +1,4 @@
-//! Reading an import's rows (domain.md §6): the header, the cells of each row as text, and
+//! Reading an import's rows (docs/design.md §5): the header, the cells of each row as text, and
 //! what each row says about a contact, validated like every other write path.
 //!
 //! Cells are decoded one at a time from bytes, dropping invalid UTF-8 (and NUL, which

@@ -60,7 +60,7 @@ pub async fn get(db: &impl ConnectionTrait, account_id: i64, id: i64) -> AppResu
 pub struct MessageScope {
     pub account_id: i64,
     pub conversation_id: i64,
-    /// Only what the contact may see: no private notes, no activity messages (domain.md §10).
+    /// Only what the contact may see: no private notes, no activity messages (docs/design.md §5).
     pub contact_view: bool,
 }
 

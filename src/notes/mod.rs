@@ -1,4 +1,4 @@
-//! Notes: members' private notes about a contact (domain.md §8).
+//! Notes: members' private notes about a contact (docs/design.md §5).
 
 pub mod repo;
 pub mod schema;

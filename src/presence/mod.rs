@@ -1,4 +1,4 @@
-//! Presence (domain.md §9): who in an account is available, pushed to `presenceUpdated`.
+//! Presence (docs/design.md §5): who in an account is available, pushed to `presenceUpdated`.
 //!
 //! A user or contact is online while it holds a live websocket (each connection refreshes its
 //! entry in the [`store`] every [`store::HEARTBEAT`]). Users also choose an availability:

@@ -2,7 +2,7 @@
 //! `RoomChannel`.
 //!
 //! Every subscription reads the same per-process fan-out ([`crate::events::EventBus`]) and keeps
-//! only what its viewer may see ([`recipients::may_receive`], domain.md §10). Events carry their
+//! only what its viewer may see ([`recipients::may_receive`], docs/design.md §5). Events carry their
 //! rows, so delivering one costs no query; nested fields go through the shared dataloader, which
 //! batches the loads of every subscriber receiving the same event.
 

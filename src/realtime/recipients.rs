@@ -1,4 +1,4 @@
-//! Who receives what (domain.md §10): never across accounts; private notes and activity
+//! Who receives what (docs/design.md §5): never across accounts; private notes and activity
 //! messages never reach a contact; typing never echoes to the typer.
 
 use entity::enums::MessageType;

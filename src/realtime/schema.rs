@@ -1,4 +1,4 @@
-//! Subscriptions of the realtime gateway (api.md "Subscriptions").
+//! Subscriptions of the realtime gateway (docs/design.md §3).
 
 use async_graphql::{Context, ID, Json, SimpleObject, Subscription};
 use futures_util::{Stream, StreamExt, future};

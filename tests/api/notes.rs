@@ -1,4 +1,4 @@
-//! Notes on contacts over HTTP (domain.md §8).
+//! Notes on contacts over HTTP (docs/design.md §5).
 
 use serde_json::{Value, json};
 

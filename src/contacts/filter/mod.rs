@@ -1,4 +1,4 @@
-//! The contacts filter, a.k.a. segments (domain.md §4).
+//! The contacts filter, a.k.a. segments (docs/design.md §5).
 //!
 //! Three layers, each testable on its own:
 //! - the GraphQL input ([`ContactFilterCondition`] and its enums), the shape Chatwoot's contacts

@@ -1,4 +1,4 @@
-//! From the GraphQL input to a validated, typed [`Filter`] (domain.md §4).
+//! From the GraphQL input to a validated, typed [`Filter`] (docs/design.md §5).
 //!
 //! Everything a client can get wrong is caught here, so rendering is total. Values are
 //! normalised once: text lower-cased (comparisons ignore case), phone numbers given their `+`,
@@ -275,7 +275,7 @@ impl Cx<'_> {
                 EQUALITY_OPS,
             )),
             "city" => Some((Target::Text(TextField::Additional("city")), TEXT_OPS)),
-            // domain.md §2: the company lives under `company_name`, as in search and sort.
+            // docs/design.md §5: the company lives under `company_name`, as in search and sort.
             "company" => Some((
                 Target::Text(TextField::Additional("company_name")),
                 TEXT_OPS,
@@ -386,8 +386,8 @@ impl Cx<'_> {
     }
 
     fn text(&self, field: &TextField, allowed: &[FilterOperator]) -> AppResult<TextOp> {
-        // Phone values are completed with their `+` for equality and prefix matches (domain.md
-        // §4). A substring match keeps the value as given: "555" must still find "+1555…".
+        // Phone values are completed with their `+` for equality and prefix matches (docs/design.md
+        // §5). A substring match keeps the value as given: "555" must still find "+1555…".
         let exact = if *field == TextField::Phone {
             phone
         } else {

@@ -1,7 +1,7 @@
 //! Rendering a typed [`Filter`] to a SeaQuery [`Condition`] on `contacts`.
 //!
 //! Every value, JSON keys included, is a bound parameter. The two dialects differ in the JSON
-//! accessors below (pitfalls.md: PostgreSQL's `->>` returns text and its casts raise on bad
+//! accessors below (PostgreSQL's `->>` returns text and its casts raise on bad
 //! data; SQLite's returns a typed value), so a condition must run on the backend it was rendered
 //! for; and on PostgreSQL a custom text attribute's EQUAL_TO also carries an index-friendly
 //! condition it implies (see [`Render::attribute_terms`]), which never changes the result.
@@ -99,7 +99,7 @@ impl Render {
                 negative(custom, raw(), value().is_not_in(values.iter().cloned()))
             }
             TextOp::Contains(values) => self.any(values.iter().map(|v| value().like(contains(v)))),
-            // does_not_contain: a missing attribute does not match, custom or not (domain.md §4).
+            // does_not_contain: a missing attribute does not match, custom or not (docs/design.md §5).
             TextOp::DoesNotContain(values) => negative(
                 false,
                 raw(),
@@ -430,7 +430,7 @@ fn marks(n: usize, separator: &str) -> String {
 
 /// A negative test (NOT IN, NOT LIKE) on an attribute that may be NULL. SQL would already drop
 /// NULL rows; saying it keeps the intent visible. With `missing_matches` (custom attributes under
-/// not_equal_to, domain.md §4) a missing value matches instead — as one bracketed OR, so it
+/// not_equal_to, docs/design.md §5) a missing value matches instead — as one bracketed OR, so it
 /// cannot leak into neighbouring conditions.
 fn negative(missing_matches: bool, attribute: Expr, test: impl Into<Condition>) -> Condition {
     if missing_matches {
