@@ -215,21 +215,50 @@ impl App {
     }
 }
 
-/// The outer body cap answers a declared length above it with a plain-text 413; give that
-/// answer the code every other refusal carries.
+/// Refusals made below our handlers carry no code: the outer body cap's plain-text 413, the
+/// router's empty 404 and 405, axum's plain-text rejections. Give each the JSON body and the
+/// `extensions.code` of its status, like every other refusal (headers such as `Allow` kept).
 async fn coded_outer_refusal(response: Response) -> Response {
-    let plain = response
+    let status = response.status();
+    let uncoded = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"text/plain"));
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && plain {
-        return http::request_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            code::PAYLOAD_TOO_LARGE,
-            "the request body is too large",
-        );
+        .is_none_or(|value| value.as_bytes().starts_with(b"text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !uncoded {
+        return response;
     }
-    response
+    let error_code = match status {
+        StatusCode::NOT_FOUND => code::NOT_FOUND,
+        StatusCode::METHOD_NOT_ALLOWED => code::METHOD_NOT_ALLOWED,
+        StatusCode::PAYLOAD_TOO_LARGE => code::PAYLOAD_TOO_LARGE,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => code::UNSUPPORTED_MEDIA_TYPE,
+        StatusCode::SERVICE_UNAVAILABLE => code::SERVICE_UNAVAILABLE,
+        status if status.is_server_error() => code::INTERNAL_SERVER_ERROR,
+        _ => code::BAD_REQUEST,
+    };
+    let (parts, body) = response.into_parts();
+    // Keep a short plain-text explanation (the websocket upgrade's, axum's rejections); an
+    // empty body gets the status's own words.
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let message = match std::str::from_utf8(&text).map(str::trim) {
+        Ok(text) if !text.is_empty() => text.to_owned(),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("refused")
+            .to_lowercase(),
+    };
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "the request body is too large".to_owned()
+    } else {
+        message
+    };
+    let mut coded = http::request_error(status, error_code, &message);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            coded.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    coded
 }
 
 async fn healthz() -> &'static str {

@@ -139,6 +139,15 @@ pub struct Config {
         global = true
     )]
     pub max_subscriptions_per_socket: usize,
+    /// Most websockets one user (or widget contact) may hold open on one instance; more are
+    /// closed at `connection_init` with 4429.
+    #[arg(
+        long,
+        env = "MAX_SOCKETS_PER_USER",
+        default_value_t = 50,
+        global = true
+    )]
+    pub max_sockets_per_user: usize,
     /// Seconds a websocket may take to send `connection_init` before it is closed with 4408.
     #[arg(
         long,
@@ -343,6 +352,7 @@ impl Config {
             access_cache_ttl_ms: 1000,
             access_cache_capacity: 10_000,
             max_subscriptions_per_socket: 100,
+            max_sockets_per_user: 50,
             ws_init_timeout_secs: 10,
             ws_send_timeout_secs: 10,
         }

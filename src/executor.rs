@@ -103,7 +103,13 @@ impl Executor {
         }
         let document = parse_query(query).map_err(|err| {
             let mut err = ServerError::from(err);
-            set_code(&mut err, code::GRAPHQL_PARSE_FAILED);
+            // The parser's own recursion limit refuses a document nested too deep to parse.
+            let error_code = if err.message.starts_with("recursion limit exceeded") {
+                code::QUERY_TOO_DEEP
+            } else {
+                code::GRAPHQL_PARSE_FAILED
+            };
+            set_code(&mut err, error_code);
             err
         })?;
         if query.len() <= MAX_CACHED_DOCUMENT {
@@ -225,7 +231,9 @@ fn assign_codes(response: &mut Response) {
             continue;
         }
         let error_code = if before_execution {
-            if err.message.contains("nested too deep") {
+            // The library refuses selections nested beyond its own recursion limit (32) while
+            // validating, before the depth limit is even checked: the same refusal.
+            if err.message.contains("nested too deep") || err.message.contains("recursion depth") {
                 code::QUERY_TOO_DEEP
             } else if err.message.contains("too complex") {
                 code::QUERY_TOO_COMPLEX

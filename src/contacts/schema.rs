@@ -56,13 +56,17 @@ impl ContactQuery {
         labels: Option<Vec<String>>,
     ) -> AppResult<ContactConnection> {
         let viewer = ctx.member()?;
+        let state = ctx.shared_state()?;
+        let labels = labels.unwrap_or_default();
+        // Each label is a bound parameter: unbounded, a list could exceed the database's
+        // parameter limit (an internal error) or make a slow statement.
+        state.config.limits.list("labels", &labels)?;
         let mut condition = repo::resolved();
-        if let Some(labels) = labels.filter(|l| !l.is_empty()) {
+        if !labels.is_empty() {
             condition = Condition::all()
                 .add(condition)
                 .add(repo::any_label(&labels));
         }
-        let state = ctx.shared_state()?;
         Ok(repo::page(
             state,
             viewer.account_id,

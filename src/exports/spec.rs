@@ -198,6 +198,14 @@ impl Spec {
             condition = condition.add(filter);
         }
         if let Some(label) = &self.label {
+            // A hand-made download URL skips the executor's NUL guard: check it here, as the
+            // mutation's input would have been.
+            if label.contains('\0') {
+                return Err(AppError::bad_input(
+                    "label",
+                    "label must not contain a NUL character (U+0000)",
+                ));
+            }
             condition = condition.add(repo::any_label(std::slice::from_ref(label)));
         }
         Ok(Prepared { columns, condition })

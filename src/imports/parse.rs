@@ -32,8 +32,13 @@ pub(super) fn is_blank(record: &ByteRecord) -> bool {
     })
 }
 
+/// Most columns a file's header may have. Each becomes a custom attribute of every row (so the
+/// attribute size limit bounds what a row can store anyway); a header far wider than any
+/// spreadsheet export is an attack or a mistake, refused before any row is read.
+pub const MAX_COLUMNS: usize = 1000;
+
 /// What a column of the file feeds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Column {
     Identifier,
     Email,
@@ -81,8 +86,16 @@ impl Header {
             .iter()
             .map(|n| n.to_lowercase().replace([' ', '-'], "_"))
             .collect();
+        if names.len() > MAX_COLUMNS {
+            return Err(format!(
+                "the header has {} columns; at most {MAX_COLUMNS} are accepted",
+                names.len()
+            ));
+        }
         let has_name = normalised.iter().any(|n| n == "name");
         let mut columns = Vec::with_capacity(names.len());
+        // Seen columns, for a duplicate check linear in the header's width.
+        let mut seen = std::collections::HashSet::with_capacity(names.len());
         for (name, key) in names.iter().zip(&normalised) {
             let column = match key.as_str() {
                 "" => Column::Ignored,
@@ -100,7 +113,7 @@ impl Header {
                 "country_code" => Column::Additional("country_code"),
                 _ => Column::Custom(name.clone()),
             };
-            if column != Column::Ignored && columns.contains(&column) {
+            if column != Column::Ignored && !seen.insert(column.clone()) {
                 return Err(format!("the header names the column `{name}` twice"));
             }
             columns.push(column);
@@ -274,6 +287,22 @@ mod tests {
         let errors = rows[1].fields.as_ref().unwrap_err();
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(rows[2].fields.as_ref().unwrap_err()[0].contains("needs an identifier"));
+    }
+
+    #[test]
+    fn a_header_wider_than_the_limit_is_refused_and_duplicates_are_found_in_linear_time() {
+        let wide = std::iter::once("email".to_owned())
+            .chain((0..MAX_COLUMNS).map(|i| format!("c{i}")))
+            .collect::<Vec<_>>()
+            .join(",");
+        let record = ByteRecord::from(wide.split(',').collect::<Vec<_>>());
+        let err = Header::new(&record).unwrap_err();
+        assert!(err.contains("at most 1000"), "{err}");
+        // At the limit, with a duplicate at the very end: found, not quadratic.
+        let mut names: Vec<String> = (0..MAX_COLUMNS - 1).map(|i| format!("c{i}")).collect();
+        names.push("c0".to_owned());
+        let err = Header::new(&ByteRecord::from(names)).unwrap_err();
+        assert!(err.contains("`c0` twice"), "{err}");
     }
 
     #[test]

@@ -263,7 +263,10 @@ impl Connection {
                 let message = serde_json::json!({
                     "type": "error",
                     "id": invalid.id,
-                    "payload": { "message": invalid.reason },
+                    "payload": {
+                        "message": invalid.reason,
+                        "extensions": { "code": code::BAD_REQUEST },
+                    },
                 });
                 self.send(message.to_string()).await
             }
@@ -295,7 +298,14 @@ impl Connection {
             }
         };
         // Registered before the ack, so a change made once the client knows it is in wakes it.
-        let registration = app.sockets.register(viewer);
+        let max = app.config.max_sockets_per_user;
+        let Some(registration) = app.sockets.register(viewer, max) else {
+            let why = format!(
+                "Too many connections: this user already holds {max} on this server \
+                 (MAX_SOCKETS_PER_USER)"
+            );
+            return self.refuse(close::TOO_MANY_INITIALISATIONS, &why).await;
+        };
         if let flow @ (Flow::Close(..) | Flow::Stop) = self.send(self.protocol.ack()).await {
             return flow;
         }

@@ -85,19 +85,28 @@ fn lock(sockets: &Mutex<Sockets>) -> MutexGuard<'_, Sockets> {
 }
 
 impl Registry {
-    /// Registers a socket of `viewer`.
-    pub fn register(&self, viewer: Viewer) -> Registration {
+    /// Registers a socket of `viewer`, unless that user (or contact) already holds `max`
+    /// sockets on this instance (`MAX_SOCKETS_PER_USER`): the per-socket cap on operations
+    /// would mean little if one token could open sockets without end.
+    pub fn register(&self, viewer: Viewer, max: usize) -> Option<Registration> {
         let subject = Subject::from(viewer);
         let notify = Arc::new(Notify::new());
-        lock(&self.sockets)
-            .entry(subject)
-            .or_default()
-            .push(notify.clone());
-        Registration {
+        {
+            let mut sockets = lock(&self.sockets);
+            let list = sockets.entry(subject).or_default();
+            if list.len() >= max {
+                if list.is_empty() {
+                    sockets.remove(&subject);
+                }
+                return None;
+            }
+            list.push(notify.clone());
+        }
+        Some(Registration {
             sockets: self.sockets.clone(),
             subject,
             notify,
-        }
+        })
     }
 
     /// Wakes the sockets whose access `event` may have changed.
@@ -176,8 +185,8 @@ mod tests {
     #[tokio::test]
     async fn wakes_only_the_sockets_of_the_changed_user_and_forgets_closed_ones() {
         let registry = Registry::default();
-        let seven = registry.register(user(7));
-        let eight = registry.register(user(8));
+        let seven = registry.register(user(7), 10).unwrap();
+        let eight = registry.register(user(8), 10).unwrap();
         registry.notify(&Event {
             account_id: 1,
             payload: EventPayload::AccessChanged { user_id: 7 },
@@ -194,5 +203,17 @@ mod tests {
         drop(seven);
         drop(eight);
         assert_eq!(registry.len(), 0);
+    }
+
+    #[test]
+    fn a_user_holds_at_most_max_sockets() {
+        let registry = Registry::default();
+        let first = registry.register(user(7), 2).unwrap();
+        let _second = registry.register(user(7), 2).unwrap();
+        assert!(registry.register(user(7), 2).is_none());
+        // Someone else is not counted against user 7.
+        assert!(registry.register(user(8), 2).is_some());
+        drop(first);
+        assert!(registry.register(user(7), 2).is_some());
     }
 }

@@ -361,6 +361,18 @@ async fn bad_columns_filters_and_specs_are_bad_user_input() {
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     assert_eq!(body["errors"][0]["extensions"]["field"], "label");
 
+    // A hand-made spec whose label carries a NUL (the executor's guard never saw it).
+    let spec = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        serde_json::to_vec(&json!({ "v": 1, "account": admin.account_id, "label": "a\u{0}" }))
+            .unwrap(),
+    );
+    let response = fetch(&app, &format!("/exports/contacts.csv?spec={spec}"), Some(t)).await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "label");
+
     // A tampered or missing spec.
     for url in [
         "/exports/contacts.csv?spec=garbage",

@@ -145,6 +145,15 @@ async fn lists_beyond_the_bind_parameter_limit_are_refused() {
         )
         .await;
     assert_refused(&body, "keys");
+    // The contacts list's label argument is a query, but binds a parameter per label too.
+    let body = app
+        .gql(
+            Some(&admin.token),
+            "query($l: [String!]) { contacts(labels: $l) { totalCount } }",
+            json!({ "l": (0..65_534).map(|i| format!("l{i}")).collect::<Vec<_>>() }),
+        )
+        .await;
+    assert_refused(&body, "labels");
     assert_eq!(
         get_contact(&app, &admin.token, &id).await["labels"],
         json!([])

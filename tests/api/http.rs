@@ -252,6 +252,16 @@ async fn depth_limit_refuses_deep_queries_but_lets_introspection_through() {
     );
     let body = app.gql(None, &nested, json!({})).await;
     assert_eq!(error_code(&body), "QUERY_TOO_DEEP", "{body}");
+    // Deeper than the library's own recursion limit: the same refusal, the same code.
+    for levels in [40, 200] {
+        let nested = format!(
+            "{{ __schema {{ types {{ fields {{ type {}name{} }} }} }} }}",
+            "{ ofType ".repeat(levels),
+            " }".repeat(levels)
+        );
+        let body = app.gql(None, &nested, json!({})).await;
+        assert_eq!(error_code(&body), "QUERY_TOO_DEEP", "{levels}: {body}");
+    }
 
     let introspection = include_str!("introspection.graphql");
     let body = app.gql(None, introspection, json!({})).await;
@@ -638,4 +648,59 @@ async fn concurrent_uploads_are_capped() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(accepted, "an abandoned upload gives its slot back");
+}
+
+/// Refusals made below the GraphQL handlers (unknown paths, methods, a websocket upgrade without
+/// a subprotocol) carry a JSON body with a code too, never an empty or plain-text one.
+#[tokio::test]
+async fn refusals_of_the_router_carry_a_code() {
+    let app = spawn_app().await;
+    let cases = [
+        (reqwest::Method::GET, "/no-such-path", 404, "NOT_FOUND"),
+        (reqwest::Method::PUT, "/graphql", 405, "METHOD_NOT_ALLOWED"),
+        (
+            reqwest::Method::DELETE,
+            "/exports/contacts.csv",
+            405,
+            "METHOD_NOT_ALLOWED",
+        ),
+        (reqwest::Method::GET, "/graphql/ws", 400, "BAD_REQUEST"),
+    ];
+    for (method, path, status, code) in cases {
+        let response = app
+            .http
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{method} {path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(error_code(&body), code, "{method} {path}: {body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    // The upgrade's own explanation is kept.
+    let response = app
+        .http
+        .get(app.url("/graphql/ws"))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "BAD_REQUEST");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("subprotocol"),
+        "{body}"
+    );
 }

@@ -241,6 +241,46 @@ async fn a_second_connection_init_closes_with_4429() {
     );
 }
 
+/// The cap on operations per socket would mean little if one token could open sockets without
+/// end: a user holds at most `MAX_SOCKETS_PER_USER` on an instance.
+#[tokio::test]
+async fn a_user_beyond_the_socket_cap_is_refused_and_the_others_keep_working() {
+    let app = spawn_app_configured(|config| config.max_sockets_per_user = 2).await;
+    let admin = app.account("Acme").await;
+    let mut first = WsClient::connect(&app, "graphql-transport-ws", &admin.token).await;
+    let _second = WsClient::connect(&app, "graphql-transport-ws", &admin.token).await;
+    let mut third = WsClient::open(&app, "graphql-transport-ws").await;
+    third
+        .send(json!({ "type": "connection_init", "payload": { "token": admin.token } }))
+        .await;
+    let (code, reason) = third.closed().await;
+    assert_eq!(code, 4429);
+    assert!(reason.contains("MAX_SOCKETS_PER_USER"), "{reason}");
+    first.subscribe("p", PRESENCE, json!({})).await;
+    first.next_data("p").await;
+    // Another user of the account is not counted against this one.
+    let agent = app.agent(&admin, "Agatha").await;
+    let _agent = WsClient::connect(&app, "graphql-transport-ws", &agent.token).await;
+    // A closed socket frees its place.
+    drop(first);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let mut again = WsClient::open(&app, "graphql-transport-ws").await;
+        again
+            .send(json!({ "type": "connection_init", "payload": { "token": admin.token } }))
+            .await;
+        if let crate::helpers::Frame::Json(message) = again.next_frame().await {
+            assert_eq!(message["type"], "connection_ack", "{message}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the closed socket kept its place"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_socket_without_connection_init_closes_with_4408() {
     let app = spawn_app_configured(|config| config.ws_init_timeout_secs = 1).await;
@@ -358,6 +398,10 @@ async fn the_legacy_protocol_answers_errors_and_keeps_the_socket() {
     ws.send_text("not json").await;
     let error = ws.next().await;
     assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(
+        error["payload"]["extensions"]["code"], "BAD_REQUEST",
+        "{error}"
+    );
     ws.subscribe("a", PRESENCE, json!({})).await;
     ws.next_data("a").await;
     ws.send(json!({ "id": "a", "type": "stop" })).await;

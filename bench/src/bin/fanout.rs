@@ -220,6 +220,8 @@ async fn main() -> Result<()> {
             .env("JWT_SECRET", "bench-secret")
             .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
             .env("REDIS_PREFIX", format!("sbbench{stamp}"))
+            // Every subscriber uses the bench user's one token.
+            .env("MAX_SOCKETS_PER_USER", "1000000")
             .env("RUST_LOG", "warn")
             // As in production: no backtrace captured for every logged error.
             .env_remove("RUST_BACKTRACE")
