@@ -80,11 +80,11 @@ pub async fn contacts_csv(
         Ok(spec) => spec,
         Err(err) => return error(err),
     };
-    // The token is the authority on whose data may be read; the spec only names it.
+    // The token is the authority on whose data may be read; the spec only names it. Another
+    // account's export does not exist for this viewer (NOT_FOUND, as every record of another
+    // account: FORBIDDEN would confirm it exists).
     if spec.account != viewer.account_id {
-        return error(AppError::Forbidden(
-            "this export belongs to another account".into(),
-        ));
+        return error(AppError::NotFound("export"));
     }
     let db = &state.app.db;
     let prepared = match spec.prepare(db, &state.app.config.limits).await {

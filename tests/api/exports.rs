@@ -300,12 +300,12 @@ async fn downloads_need_an_administrator_of_the_same_account() {
     let other = app.account("Globex").await;
     create_contact(&app, &other.token, json!({ "email": "own@globex.test" })).await;
     let response = fetch(&app, &url, Some(&other.token)).await;
-    assert_eq!(response.status(), 403);
+    assert_eq!(response.status(), 404);
     let text = response.text().await.unwrap();
     assert!(!text.contains("secret@acme.test") && !text.contains("own@globex.test"));
     assert_eq!(
         error_code(&serde_json::from_str(&text).unwrap()),
-        "FORBIDDEN"
+        "NOT_FOUND"
     );
 
     // Agents may not request exports either.
