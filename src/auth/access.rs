@@ -21,10 +21,10 @@ use super::{
     viewer::{Auth, ContactViewer, UserViewer, Viewer},
 };
 use crate::{
-    app::AppState,
     contacts::types::ContactEventKind,
     error::AppError,
     events::{EventBus, EventPayload},
+    state::AppState,
 };
 
 /// The viewer as the database has it now (or at most `ACCESS_CACHE_TTL_MS` ago, and never

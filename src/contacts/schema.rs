@@ -15,7 +15,6 @@ use super::{
     write,
 };
 use crate::{
-    app::AppState,
     attributes::repo as attributes,
     auth::guard::RoleGuard,
     context::ContextExt,
@@ -23,6 +22,7 @@ use crate::{
     events::{Event, EventPayload},
     ids::parse_id,
     loaders::ContactById,
+    state::AppState,
 };
 
 /// Contact queries.

@@ -36,8 +36,8 @@ use super::{
     source::{self, ReadError, Source},
 };
 use crate::{
-    app::AppState,
     events::{Event, EventBus, EventPayload},
+    state::AppState,
     time,
 };
 

@@ -16,12 +16,12 @@ use sea_orm::ActiveEnum;
 use serde_json::{Value, json};
 
 use crate::{
-    app::AppState,
     contacts::types::ContactEventKind,
     error::{AppError, AppResult},
     events::{ConversationChange, Event, EventPayload, Sender},
     loaders::{ContactById, ContactInboxById, ConversationById, Member, load_error},
     presence,
+    state::AppState,
 };
 
 fn message_type(kind: MessageType) -> u8 {

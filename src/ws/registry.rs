@@ -15,10 +15,10 @@ use std::{
 use tokio::sync::{Notify, broadcast::error::RecvError};
 
 use crate::{
-    app::AppState,
     auth::viewer::Viewer,
     contacts::types::ContactEventKind,
     events::{Event, EventPayload},
+    state::AppState,
 };
 
 /// Whose access a socket holds: a member of an account, or a contact (widget token).
