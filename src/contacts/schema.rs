@@ -9,8 +9,8 @@ use super::{
     filter::{self, ContactFilterCondition},
     merge, repo,
     types::{
-        Contact, ContactConnection, ContactEvent, ContactEventKind, ContactInbox, ContactSort,
-        CreateContactInput, UpdateContactInput,
+        Contact, ContactConnection, ContactEvent, ContactInbox, ContactSort, CreateContactInput,
+        UpdateContactInput,
     },
     write,
 };
@@ -19,7 +19,7 @@ use crate::{
     auth::guard::RoleGuard,
     context::ContextExt,
     error::{AppError, AppResult},
-    events::{Event, EventPayload},
+    events::{ContactChange, Event, EventPayload},
     ids::parse_id,
     loaders::ContactById,
     state::AppState,
@@ -187,7 +187,7 @@ pub async fn filter_condition(
     Ok(condition)
 }
 
-async fn publish(state: &AppState, account_id: i64, kind: ContactEventKind, contact_id: i64) {
+async fn publish(state: &AppState, account_id: i64, kind: ContactChange, contact_id: i64) {
     let payload = EventPayload::ContactChanged { kind, contact_id };
     state
         .bus
@@ -220,13 +220,7 @@ impl ContactMutation {
             account_id = viewer.account_id,
             "contact created"
         );
-        publish(
-            state,
-            viewer.account_id,
-            ContactEventKind::Created,
-            contact.id,
-        )
-        .await;
+        publish(state, viewer.account_id, ContactChange::Created, contact.id).await;
         Ok(Contact(contact))
     }
 
@@ -243,13 +237,7 @@ impl ContactMutation {
         let id = parse_id("id", &id)?;
         let limits = &state.config.limits;
         let contact = write::update(&state.db, viewer.account_id, id, input, limits).await?;
-        publish(
-            state,
-            viewer.account_id,
-            ContactEventKind::Updated,
-            contact.id,
-        )
-        .await;
+        publish(state, viewer.account_id, ContactChange::Updated, contact.id).await;
         Ok(Contact(contact))
     }
 
@@ -273,13 +261,7 @@ impl ContactMutation {
             account_id = viewer.account_id,
             "contact deleted"
         );
-        publish(
-            state,
-            viewer.account_id,
-            ContactEventKind::Deleted,
-            contact_id,
-        )
-        .await;
+        publish(state, viewer.account_id, ContactChange::Deleted, contact_id).await;
         Ok(id)
     }
 
@@ -301,13 +283,7 @@ impl ContactMutation {
             &state.config.limits,
         )
         .await?;
-        publish(
-            state,
-            viewer.account_id,
-            ContactEventKind::Updated,
-            contact.id,
-        )
-        .await;
+        publish(state, viewer.account_id, ContactChange::Updated, contact.id).await;
         Ok(Contact(contact))
     }
 
@@ -318,13 +294,7 @@ impl ContactMutation {
         let state = ctx.state()?;
         let contact =
             write::delete_avatar(&state.db, viewer.account_id, parse_id("id", &id)?).await?;
-        publish(
-            state,
-            viewer.account_id,
-            ContactEventKind::Updated,
-            contact.id,
-        )
-        .await;
+        publish(state, viewer.account_id, ContactChange::Updated, contact.id).await;
         Ok(Contact(contact))
     }
 
@@ -419,13 +389,7 @@ async fn labels_mutation(
         &state.config.limits,
     )
     .await?;
-    publish(
-        state,
-        viewer.account_id,
-        ContactEventKind::Updated,
-        contact.id,
-    )
-    .await;
+    publish(state, viewer.account_id, ContactChange::Updated, contact.id).await;
     Ok(Contact(contact))
 }
 
@@ -459,7 +423,7 @@ impl ContactSubscription {
                     continue;
                 }
                 let contact = match kind {
-                    ContactEventKind::Deleted => None,
+                    ContactChange::Deleted => None,
                     // The shared loader batches the loads of every subscriber receiving this event.
                     _ => state
                         .loader
@@ -468,7 +432,7 @@ impl ContactSubscription {
                         .ok()
                         .flatten(),
                 };
-                yield ContactEvent { kind, contact_id: contact_id.into(), contact };
+                yield ContactEvent { kind: kind.into(), contact_id: contact_id.into(), contact };
             }
         })
     }

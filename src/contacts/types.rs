@@ -13,6 +13,7 @@ use crate::{
     context::ContextExt,
     conversations::types::{ConversationConnection, ConversationStatus},
     error::{AppError, AppResult},
+    events::ContactChange,
     inboxes::types::Inbox,
     loaders::{
         ContactById, ContactInboxesOfContact, InboxesOfAccount, LabelsOfContact, Member,
@@ -566,7 +567,7 @@ pub struct CreateLabelInput {
 }
 
 /// What happened to a contact (the `contactChanged` subscription).
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ContactEventKind {
     /// The contact was created.
     Created,
@@ -576,6 +577,17 @@ pub enum ContactEventKind {
     Merged,
     /// The contact was deleted.
     Deleted,
+}
+
+impl From<ContactChange> for ContactEventKind {
+    fn from(change: ContactChange) -> Self {
+        match change {
+            ContactChange::Created => Self::Created,
+            ContactChange::Updated => Self::Updated,
+            ContactChange::Merged => Self::Merged,
+            ContactChange::Deleted => Self::Deleted,
+        }
+    }
 }
 
 /// A change to a contact of the account.

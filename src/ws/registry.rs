@@ -16,8 +16,7 @@ use tokio::sync::{Notify, broadcast::error::RecvError};
 
 use crate::{
     auth::viewer::Viewer,
-    contacts::types::ContactEventKind,
-    events::{Event, EventPayload},
+    events::{ContactChange, Event, EventPayload},
     state::AppState,
 };
 
@@ -118,7 +117,7 @@ impl Registry {
                 user_id: *user_id,
             },
             EventPayload::ContactChanged {
-                kind: ContactEventKind::Deleted | ContactEventKind::Merged,
+                kind: ContactChange::Deleted | ContactChange::Merged,
                 contact_id,
             } => Subject::Contact {
                 account_id,
