@@ -11,7 +11,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use crate::{
-    contacts::types::{CreateCustomAttributeDefinitionInput, CreateLabelInput},
+    attributes::types::{CreateCustomAttributeDefinitionInput, CreateLabelInput},
     error::{AppError, AppResult, unique_violation},
     limits::InputLimits,
     time, validate,
