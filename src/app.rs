@@ -93,7 +93,7 @@ impl App {
         let token = self.state.app.shutdown.clone();
         // Takes over imports a stopped process left running (resumed, or failed if their file
         // is gone), now and periodically.
-        imports::run::recover(&self.state.app);
+        imports::lease::recover(&self.state.app);
         let app = &self.state.app;
         access::spawn_invalidator(&app.bus, app.access.clone(), app.shutdown.clone());
         // Wakes open websockets whose user or contact lost access, on every instance.
