@@ -40,8 +40,9 @@ crate::connection!(ContactConnection, ContactEdge, Contact);
 #[derive(Clone, Debug)]
 pub struct Contact(pub contact::Model);
 
-/// The text of a well-known key of `additional_attributes`.
-fn additional_text<'a>(attributes: &'a Value, key: &str) -> Option<&'a str> {
+/// The text of a well-known key of `additional_attributes`, trimmed; `None` when absent or
+/// blank (the GraphQL fields and the export columns read them alike).
+pub fn additional_text<'a>(attributes: &'a Value, key: &str) -> Option<&'a str> {
     attributes
         .get(key)
         .and_then(Value::as_str)

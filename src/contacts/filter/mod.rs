@@ -24,7 +24,8 @@ use entity::custom_attribute_definition;
 use sea_orm::{DbBackend, sea_query::Condition};
 
 pub use parse::{
-    BoolField, BoolOp, Check, CmpOp, DateField, Filter, LabelOp, TextField, TextOp, parse,
+    BoolField, BoolOp, Check, CmpOp, DateField, Filter, LabelOp, STANDARD_KEYS, TextField, TextOp,
+    parse,
 };
 pub use read::{condition, definitions, matching};
 

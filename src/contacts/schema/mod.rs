@@ -1,5 +1,5 @@
-//! Thin resolvers for contacts: the queries here, the mutations in [`mutation`], the
-//! `contactChanged` subscription in [`subscription`].
+//! Thin resolvers for contacts: the queries here, the mutations in `mutation.rs`, the
+//! `contactChanged` subscription in `subscription.rs`.
 
 mod mutation;
 mod subscription;
