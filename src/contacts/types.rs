@@ -50,6 +50,19 @@ pub fn additional_text<'a>(attributes: &'a Value, key: &str) -> Option<&'a str> 
         .filter(|v| !v.is_empty())
 }
 
+impl Contact {
+    /// Contact `id` of the account through the request's loader, or NOT_FOUND: the parent
+    /// field of notes, conversations and contact inboxes.
+    pub async fn load(ctx: &Context<'_>, account_id: i64, id: i64) -> AppResult<Self> {
+        let contact = ctx
+            .loader()?
+            .load_one(ContactById { account_id, id })
+            .await
+            .map_err(load_error)?;
+        Ok(Self(contact.ok_or(AppError::NotFound("contact"))?))
+    }
+}
+
 /// A person the support team talks to.
 #[Object]
 impl Contact {
@@ -264,15 +277,7 @@ impl ContactInbox {
     }
     /// The contact.
     async fn contact(&self, ctx: &Context<'_>) -> AppResult<Contact> {
-        let contact = ctx
-            .loader()?
-            .load_one(ContactById {
-                account_id: self.1.account_id,
-                id: self.0.contact_id,
-            })
-            .await
-            .map_err(load_error)?;
-        Ok(Contact(contact.ok_or(AppError::NotFound("contact"))?))
+        Contact::load(ctx, self.1.account_id, self.0.contact_id).await
     }
     /// When the contact inbox was created.
     async fn created_at(&self) -> DateTime<Utc> {

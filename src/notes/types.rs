@@ -8,8 +8,8 @@ use crate::{
     auth::types::User,
     contacts::types::Contact,
     context::ContextExt,
-    error::{AppError, AppResult},
-    loaders::{ContactById, Member, load_error},
+    error::AppResult,
+    loaders::{Member, load_error},
 };
 
 /// A private note about a contact, visible to the account's members.
@@ -29,15 +29,7 @@ impl Note {
     }
     /// The contact the note is about.
     async fn contact(&self, ctx: &Context<'_>) -> AppResult<Contact> {
-        let contact = ctx
-            .loader()?
-            .load_one(ContactById {
-                account_id: self.0.account_id,
-                id: self.0.contact_id,
-            })
-            .await
-            .map_err(load_error)?;
-        Ok(Contact(contact.ok_or(AppError::NotFound("contact"))?))
+        Contact::load(ctx, self.0.account_id, self.0.contact_id).await
     }
     /// The author (stays the author when someone else edits); null if they left the account.
     async fn user(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
