@@ -1,4 +1,4 @@
-//! The application: state, router, and `run(listener, shutdown)` — the seam that `main`, the
+//! The application: router and `run(listener, shutdown)` — the seam that `main`, the
 //! tests and the benchmarks all start the very same server through.
 
 use std::{
@@ -7,7 +7,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use async_graphql::dataloader::DataLoader;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
@@ -16,57 +15,23 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use redis::aio::ConnectionManager;
-use sea_orm::DatabaseConnection;
 use tokio::{net::TcpListener, sync::Semaphore};
-use tokio_util::sync::CancellationToken;
 use tower_http::{cors::CorsLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
 
 use crate::{
-    auth::{access, cache::AccessCache, jwt::JwtKeys},
+    auth::access,
     config::Config,
     db,
     error::code,
-    events::{self, EventBus},
     executor::Executor,
     exports, graphiql,
     graphql::build_schema,
-    http, imports,
-    loaders::{self, DbLoader},
-    presence::store::PresenceStore,
-    telemetry::{HttpLabels, Metrics},
+    http::{self, HttpState},
+    imports,
+    state::AppState,
+    telemetry::HttpLabels,
     ws,
 };
-
-/// What every request handler and resolver shares.
-pub struct AppState {
-    pub db: DatabaseConnection,
-    /// Batches parent→child loads (no cache, so one instance serves every request).
-    pub loader: DataLoader<DbLoader>,
-    pub keys: JwtKeys,
-    /// Recent answers of the per-request access check (`auth::access`), at most a second old.
-    pub access: Arc<AccessCache>,
-    pub bus: EventBus,
-    /// Who is connected: Redis with expiry, or memory for the embedded default.
-    pub presence: PresenceStore,
-    /// Redis for commands (presence, readiness); the event bus holds its own subscriber.
-    pub redis: Option<ConnectionManager>,
-    pub metrics: Arc<Metrics>,
-    pub config: Config,
-    /// Cancelled when the server shuts down; long-lived streams end on it.
-    pub shutdown: CancellationToken,
-    /// Open websockets by whose access they hold, woken when it changes (`ws::registry`).
-    pub sockets: ws::registry::Registry,
-}
-
-/// The router's state: the shared state plus the executable schema.
-#[derive(Clone)]
-pub struct HttpState {
-    pub app: Arc<AppState>,
-    pub executor: Executor,
-    /// Slots of multipart uploads being read (`MAX_CONCURRENT_UPLOADS`).
-    pub uploads: Arc<Semaphore>,
-}
 
 /// A server ready to serve: connections opened, migrations applied.
 pub struct App {
@@ -76,70 +41,7 @@ pub struct App {
 impl App {
     /// Connects to the database (migrating it unless told not to) and the event bus.
     pub async fn build(config: Config, migrate: bool) -> anyhow::Result<Self> {
-        let url = config.database_url();
-        if migrate {
-            db::migrate(&url).await?;
-        }
-        let mut db = db::connect(&url, config.database_pool_size).await?;
-        let metrics = Metrics::new();
-        crate::telemetry::instrument(&mut db, metrics.clone());
-        let shutdown = CancellationToken::new();
-        let (bus, redis) = match config.redis_url() {
-            Some(redis_url) => {
-                let settings = events::RedisSettings {
-                    timeout: Duration::from_millis(config.redis_timeout_ms),
-                    queue: config.publish_queue_length,
-                };
-                let (conn, pushes) = events::connect_redis(redis_url, settings.timeout).await?;
-                let bus = EventBus::redis(
-                    conn,
-                    pushes,
-                    &config.redis_prefix,
-                    settings,
-                    metrics.clone(),
-                    shutdown.clone(),
-                )
-                .await?;
-                // Commands (presence, readiness) on a connection of their own.
-                let commands = events::connect_redis_commands(redis_url, settings.timeout).await?;
-                (bus, Some(commands))
-            }
-            None => (EventBus::in_process(metrics.clone()), None),
-        };
-        let (secret, development) = config.jwt_secret();
-        if development {
-            tracing::warn!(
-                "JWT_SECRET is not set: tokens are signed with a public development secret. \
-                 Set JWT_SECRET before exposing this server."
-            );
-        }
-        let keys = JwtKeys::new(secret.as_bytes(), config.token_ttl_secs);
-        let loader = loaders::build(db.clone());
-        let presence = match &redis {
-            Some(conn) => PresenceStore::redis(
-                conn.clone(),
-                &config.redis_prefix,
-                Duration::from_millis(config.redis_timeout_ms),
-            ),
-            None => PresenceStore::memory(),
-        };
-        let access = Arc::new(AccessCache::new(
-            std::time::Duration::from_millis(config.access_cache_ttl_ms),
-            config.access_cache_capacity,
-        ));
-        let app = Arc::new(AppState {
-            db,
-            loader,
-            presence,
-            keys,
-            access,
-            bus,
-            redis,
-            metrics,
-            config,
-            shutdown,
-            sockets: ws::registry::Registry::default(),
-        });
+        let app = AppState::build(config, migrate).await?;
         let executor = Executor::new(build_schema(app.clone()));
         let uploads = Arc::new(Semaphore::new(app.config.max_concurrent_uploads));
         Ok(Self {
@@ -149,11 +51,6 @@ impl App {
                 uploads,
             },
         })
-    }
-
-    /// The shared state (for CLI commands run against a built app).
-    pub fn state(&self) -> &Arc<AppState> {
-        &self.state.app
     }
 
     /// The router with every route and layer.
@@ -171,8 +68,8 @@ impl App {
             .route("/graphql", get(http::get).post(http::post))
             .route("/graphql/ws", get(ws::handler))
             .route("/graphiql/assets/{name}", get(graphiql::asset))
-            .route(exports::spec::PATH, get(exports::download::contacts_csv))
-            .route(imports::download::PATH, get(imports::download::failed_rows))
+            .route(exports::spec::PATH, get(http::download::contacts_csv))
+            .route(imports::download::PATH, get(http::download::failed_rows))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics))
@@ -196,7 +93,7 @@ impl App {
         let token = self.state.app.shutdown.clone();
         // Takes over imports a stopped process left running (resumed, or failed if their file
         // is gone), now and periodically.
-        imports::run::recover(&self.state.app);
+        imports::lease::recover(&self.state.app);
         let app = &self.state.app;
         access::spawn_invalidator(&app.bus, app.access.clone(), app.shutdown.clone());
         // Wakes open websockets whose user or contact lost access, on every instance.

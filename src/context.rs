@@ -6,10 +6,10 @@ use async_graphql::{Context, dataloader::DataLoader};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    app::AppState,
     auth::viewer::{Auth, ContactViewer, UserViewer, Viewer},
     error::AppError,
     loaders::DbLoader,
+    state::AppState,
 };
 
 /// Read the context through these instead of `ctx.data::<T>()`.

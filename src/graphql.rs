@@ -5,7 +5,6 @@ use std::sync::Arc;
 use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema, SchemaBuilder};
 
 use crate::{
-    app::AppState,
     attributes::schema::{AttributeMutation, AttributeQuery},
     auth::schema::{AuthMutation, AuthQuery},
     contacts::schema::{ContactMutation, ContactQuery, ContactSubscription},
@@ -17,6 +16,7 @@ use crate::{
     notes::schema::NoteMutation,
     presence::schema::PresenceSubscription,
     realtime::schema::RealtimeSubscription,
+    state::AppState,
 };
 
 /// Deepest accepted selection. GraphiQL's introspection query needs 13 levels; codegen tools

@@ -18,6 +18,7 @@
 //! `examples/web/run-checks.sh` runs graphql-http's GraphQL-over-HTTP audit against a live
 //! server: it fails on any MUST audit, and the SHOULD and MAY audits pass too.
 
+pub mod download;
 mod multipart;
 
 use async_graphql::{
@@ -31,16 +32,20 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde_json::json;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
 
 use crate::{
-    app::HttpState,
     auth::{
         access,
         jwt::bearer,
-        viewer::{Auth, UserViewer, Viewer},
+        viewer::{Auth, Viewer},
     },
     error::{AppError, code},
+    executor::Executor,
     graphiql,
+    state::AppState,
     telemetry::OperationLabels,
 };
 
@@ -49,6 +54,15 @@ pub const MAX_BATCH: usize = 10;
 /// Most files accepted in one multipart request.
 pub const MAX_FILES: usize = 1;
 
+/// The router's state: the shared state plus the executable schema.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: Arc<AppState>,
+    pub executor: Executor,
+    /// Slots of multipart uploads being read (`MAX_CONCURRENT_UPLOADS`).
+    pub uploads: Arc<Semaphore>,
+}
+
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 /// Headers that prove a multipart request is not a plain HTML form post (CSRF).
 const PREFLIGHT_HEADERS: [&str; 3] = [
@@ -56,55 +70,6 @@ const PREFLIGHT_HEADERS: [&str; 3] = [
     "graphql-require-preflight",
     "x-apollo-operation-name",
 ];
-
-/// The administrator a file download (export, failed rows) is for, from the same bearer token
-/// as GraphQL; `forbidden` says why anyone else is refused.
-pub async fn download_admin(
-    state: &HttpState,
-    headers: &HeaderMap,
-    forbidden: &str,
-) -> Result<UserViewer, AppError> {
-    let viewer = match access::resolve(&state.app, authenticate(state, headers)).await {
-        Auth::Authenticated(Viewer::User(user)) => user,
-        Auth::Authenticated(Viewer::Contact(_)) => {
-            return Err(AppError::Forbidden("downloads need a user token".into()));
-        }
-        Auth::Anonymous => {
-            return Err(AppError::Unauthenticated(
-                "an access token is required".into(),
-            ));
-        }
-        Auth::Refused(reason) => return Err(AppError::Unauthenticated(reason)),
-    };
-    if viewer.is_admin() {
-        Ok(viewer)
-    } else {
-        Err(AppError::Forbidden(forbidden.into()))
-    }
-}
-
-/// An error of a file download before its first byte, as JSON in the shape of a GraphQL
-/// error, with the HTTP status its code stands for.
-pub fn download_error(err: AppError) -> Response {
-    let status = match err.code() {
-        code::UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
-        code::FORBIDDEN => StatusCode::FORBIDDEN,
-        code::NOT_FOUND => StatusCode::NOT_FOUND,
-        code::BAD_USER_INPUT => StatusCode::BAD_REQUEST,
-        code::CONFLICT => StatusCode::CONFLICT,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    // The GraphQL conversion censors and logs internal errors and names the field.
-    let err = async_graphql::Error::from(err);
-    let body = json!({ "errors": [{ "message": err.message, "extensions": err.extensions }] });
-    let mut response = (status, axum::Json(body)).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    response
-}
 
 /// Decides who is asking from the `Authorization` header.
 pub fn authenticate(state: &HttpState, headers: &HeaderMap) -> Auth {
@@ -271,7 +236,7 @@ async fn post_multipart(
     };
     if let Some(err) = refusal {
         // Answered without reading the body; the connection is closed after the response.
-        return download_error(err);
+        return download::download_error(err);
     }
     let Ok(_slot) = state.uploads.clone().try_acquire_owned() else {
         return request_error(

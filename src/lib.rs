@@ -1,7 +1,9 @@
 //! Switchboard: a GraphQL API and realtime subscriptions gateway for a customer-support CRM.
 //!
 //! A map of the crate:
-//! - [`app`]: state, router and `App::run(listener, shutdown)`, the one way to start a server;
+//! - [`app`]: the router and `App::run(listener, shutdown)`, the one way to start a server;
+//! - [`state`]: what every resolver and handler shares, below the domains ([`context`] reads
+//!   it in resolvers);
 //! - [`config`]: the typed configuration and command line; [`cli`]: the non-serving commands;
 //! - [`http`] and [`ws`]: GraphQL over HTTP and over websockets; [`graphiql`]: the IDE page;
 //! - [`graphql`]: the schema's table of contents, merged from the domain modules
@@ -36,6 +38,7 @@ pub mod notes;
 pub mod pagination;
 pub mod presence;
 pub mod realtime;
+pub mod state;
 pub mod telemetry;
 pub mod time;
 pub mod validate;

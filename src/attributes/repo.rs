@@ -11,27 +11,25 @@ use sea_orm::{
 use serde_json::Value;
 
 use crate::{
-    contacts::types::{CreateCustomAttributeDefinitionInput, CreateLabelInput},
+    attributes::types::{CreateCustomAttributeDefinitionInput, CreateLabelInput},
+    contacts::filter::STANDARD_KEYS,
     error::{AppError, AppResult, unique_violation},
     limits::InputLimits,
     time, validate,
 };
 
-/// Keys the contacts filter reserves for standard fields; a custom attribute may not shadow them.
-pub const RESERVED_CONTACT_KEYS: [&str; 12] = [
-    "name",
-    "email",
-    "phone_number",
-    "identifier",
-    "country_code",
-    "city",
-    "company",
-    "labels",
-    "created_at",
-    "last_activity_at",
-    "blocked",
-    "company_name",
-];
+/// Keys a contact attribute may not take: the filter's standard keys (a custom attribute would
+/// shadow them), and `company_name`, the key of the company in `additionalAttributes`.
+pub const RESERVED_CONTACT_KEYS: [&str; STANDARD_KEYS.len() + 1] = {
+    let mut keys = [""; STANDARD_KEYS.len() + 1];
+    let mut i = 0;
+    while i < STANDARD_KEYS.len() {
+        keys[i] = STANDARD_KEYS[i];
+        i += 1;
+    }
+    keys[STANDARD_KEYS.len()] = "company_name";
+    keys
+};
 
 /// The account's definitions, optionally of one model, by id.
 pub async fn definitions(

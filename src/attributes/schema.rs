@@ -2,17 +2,14 @@
 
 use async_graphql::{Context, ID, Object};
 
-use super::repo;
-use crate::{
-    auth::guard::RoleGuard,
-    contacts::types::{
+use super::{
+    repo,
+    types::{
         AttributeModel, CreateCustomAttributeDefinitionInput, CreateLabelInput,
         CustomAttributeDefinition, Label,
     },
-    context::ContextExt,
-    error::AppResult,
-    ids::parse_id,
 };
+use crate::{auth::guard::RoleGuard, context::ContextExt, error::AppResult, ids::parse_id};
 
 /// Catalogue queries.
 #[derive(Default)]

@@ -21,10 +21,9 @@ use super::{
     viewer::{Auth, ContactViewer, UserViewer, Viewer},
 };
 use crate::{
-    app::AppState,
-    contacts::types::ContactEventKind,
     error::AppError,
-    events::{EventBus, EventPayload},
+    events::{ContactChange, EventBus, EventPayload},
+    state::AppState,
 };
 
 /// The viewer as the database has it now (or at most `ACCESS_CACHE_TTL_MS` ago, and never
@@ -147,7 +146,7 @@ pub fn spawn_invalidator(bus: &EventBus, cache: Arc<AccessCache>, shutdown: Canc
                         cache.forget_user(event.account_id, *user_id);
                     }
                     EventPayload::ContactChanged {
-                        kind: ContactEventKind::Deleted | ContactEventKind::Merged,
+                        kind: ContactChange::Deleted | ContactChange::Merged,
                         contact_id,
                     } => cache.forget_contact(event.account_id, *contact_id),
                     _ => {}

@@ -15,11 +15,11 @@ use super::{
     viewer::UserViewer,
 };
 use crate::{
-    app::AppState,
     context::ContextExt,
     error::AppError,
     events::{ConversationChange, Event, EventPayload},
     ids::parse_id,
+    state::AppState,
 };
 
 /// Identity queries.

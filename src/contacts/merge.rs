@@ -10,10 +10,10 @@ use sea_orm::{
 };
 use serde_json::{Map, Value};
 
-use super::{repo, types::ContactEventKind, write};
+use super::{repo, write};
 use crate::{
     error::{AppError, AppResult},
-    events::{ConversationChange, EventPayload},
+    events::{ContactChange, ConversationChange, EventPayload},
     time,
 };
 
@@ -37,7 +37,7 @@ impl Merged {
         };
         let mut events = Vec::with_capacity(self.conversations.len() + 2);
         events.push(EventPayload::ContactChanged {
-            kind: ContactEventKind::Merged,
+            kind: ContactChange::Merged,
             contact_id: self.base.id,
         });
         events.extend(self.conversations.iter().map(|conversation| {
@@ -47,7 +47,7 @@ impl Merged {
             }
         }));
         events.push(EventPayload::ContactChanged {
-            kind: ContactEventKind::Deleted,
+            kind: ContactChange::Deleted,
             contact_id: mergee_id,
         });
         events

@@ -12,9 +12,9 @@ use sea_orm::{
 
 use super::types::{Contact, ContactSort, ContactSortField, SortDirection};
 use crate::{
-    app::AppState,
     error::{AppError, AppResult},
     pagination::{Cursor, CursorValue, Page, PageRequest},
+    state::AppState,
 };
 
 /// One contact of the account (resolved or not).

@@ -1,23 +1,24 @@
-//! GraphQL types of contacts, contact inboxes, notes and custom attribute definitions.
+//! GraphQL types of contacts and contact inboxes.
 
 use async_graphql::{
     ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject,
 };
 use chrono::{DateTime, Utc};
-use entity::{contact, contact_inbox, custom_attribute_definition, inbox, label, note};
+use entity::{contact, contact_inbox, inbox};
 use serde_json::Value;
 
 use crate::{
     auth::guard::RoleGuard,
-    auth::types::User,
     context::ContextExt,
     conversations::types::{ConversationConnection, ConversationStatus},
     error::{AppError, AppResult},
+    events::ContactChange,
     inboxes::types::Inbox,
     loaders::{
-        ContactById, ContactInboxesOfContact, InboxesOfAccount, LabelsOfContact, Member,
-        NotesOfContact, load_error,
+        ContactById, ContactInboxesOfContact, InboxesOfAccount, LabelsOfContact, NotesOfContact,
+        load_error,
     },
+    notes::types::Note,
     presence::types::ContactAvailability,
 };
 
@@ -39,13 +40,27 @@ crate::connection!(ContactConnection, ContactEdge, Contact);
 #[derive(Clone, Debug)]
 pub struct Contact(pub contact::Model);
 
-/// The text of a well-known key of `additional_attributes`.
-fn additional_text<'a>(attributes: &'a Value, key: &str) -> Option<&'a str> {
+/// The text of a well-known key of `additional_attributes`, trimmed; `None` when absent or
+/// blank (the GraphQL fields and the export columns read them alike).
+pub fn additional_text<'a>(attributes: &'a Value, key: &str) -> Option<&'a str> {
     attributes
         .get(key)
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|v| !v.is_empty())
+}
+
+impl Contact {
+    /// Contact `id` of the account through the request's loader, or NOT_FOUND: the parent
+    /// field of notes, conversations and contact inboxes.
+    pub async fn load(ctx: &Context<'_>, account_id: i64, id: i64) -> AppResult<Self> {
+        let contact = ctx
+            .loader()?
+            .load_one(ContactById { account_id, id })
+            .await
+            .map_err(load_error)?;
+        Ok(Self(contact.ok_or(AppError::NotFound("contact"))?))
+    }
 }
 
 /// A person the support team talks to.
@@ -262,163 +277,11 @@ impl ContactInbox {
     }
     /// The contact.
     async fn contact(&self, ctx: &Context<'_>) -> AppResult<Contact> {
-        let contact = ctx
-            .loader()?
-            .load_one(ContactById {
-                account_id: self.1.account_id,
-                id: self.0.contact_id,
-            })
-            .await
-            .map_err(load_error)?;
-        Ok(Contact(contact.ok_or(AppError::NotFound("contact"))?))
+        Contact::load(ctx, self.1.account_id, self.0.contact_id).await
     }
     /// When the contact inbox was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
-    }
-}
-
-/// A private note about a contact, visible to the account's members.
-#[derive(Clone, Debug)]
-pub struct Note(pub note::Model);
-
-/// A private note about a contact, visible to the account's members.
-#[Object]
-impl Note {
-    /// The note's id.
-    async fn id(&self) -> ID {
-        self.0.id.into()
-    }
-    /// The text.
-    async fn content(&self) -> &str {
-        &self.0.content
-    }
-    /// The contact the note is about.
-    async fn contact(&self, ctx: &Context<'_>) -> AppResult<Contact> {
-        let contact = ctx
-            .loader()?
-            .load_one(ContactById {
-                account_id: self.0.account_id,
-                id: self.0.contact_id,
-            })
-            .await
-            .map_err(load_error)?;
-        Ok(Contact(contact.ok_or(AppError::NotFound("contact"))?))
-    }
-    /// The author (stays the author when someone else edits); null if they left the account.
-    async fn user(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let Some(user_id) = self.0.user_id else {
-            return Ok(None);
-        };
-        let key = Member {
-            account_id: self.0.account_id,
-            user_id,
-        };
-        let member = ctx.loader()?.load_one(key).await.map_err(load_error)?;
-        Ok(member.map(|(user, membership)| User::new(user, &membership)))
-    }
-    /// When the note was written.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    /// When the note was last edited.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-}
-
-/// How a custom attribute's values are typed and shown.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(remote = "entity::enums::AttributeDisplayType")]
-pub enum AttributeDisplayType {
-    /// Free text.
-    Text,
-    /// A number.
-    Number,
-    /// An amount of money.
-    Currency,
-    /// A percentage.
-    Percent,
-    /// A URL.
-    Link,
-    /// A date (`YYYY-MM-DD`).
-    Date,
-    /// One of the definition's `values`.
-    List,
-    /// True or false.
-    Checkbox,
-}
-
-/// What a custom attribute describes.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(remote = "entity::enums::AttributeModel")]
-pub enum AttributeModel {
-    /// A field of contacts.
-    ContactAttribute,
-    /// A field of conversations.
-    ConversationAttribute,
-}
-
-/// A custom attribute the account defined.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct CustomAttributeDefinition {
-    /// The definition's id.
-    pub id: ID,
-    /// The key inside `customAttributes` (and the filter's `attributeKey`).
-    pub attribute_key: String,
-    /// The label shown to people.
-    pub display_name: String,
-    /// How values are typed.
-    pub display_type: AttributeDisplayType,
-    /// Contacts or conversations.
-    pub model: AttributeModel,
-    /// The allowed values of a LIST attribute.
-    pub values: Json<Value>,
-    /// A longer description.
-    pub description: Option<String>,
-    /// When the definition was created.
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<custom_attribute_definition::Model> for CustomAttributeDefinition {
-    fn from(model: custom_attribute_definition::Model) -> Self {
-        Self {
-            id: model.id.into(),
-            attribute_key: model.attribute_key,
-            display_name: model.attribute_display_name,
-            display_type: model.attribute_display_type.into(),
-            model: model.attribute_model.into(),
-            values: Json(model.attribute_values),
-            description: model.attribute_description,
-            created_at: model.created_at,
-        }
-    }
-}
-
-/// A label of the account's catalogue.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct Label {
-    /// The label's id.
-    pub id: ID,
-    /// The name (lower-cased), as used in `labels` of contacts and conversations.
-    pub title: String,
-    /// What the label means.
-    pub description: Option<String>,
-    /// Display colour, e.g. `#1f93ff`.
-    pub color: String,
-    /// Whether the label is listed in the sidebar.
-    pub show_on_sidebar: bool,
-}
-
-impl From<label::Model> for Label {
-    fn from(model: label::Model) -> Self {
-        Self {
-            id: model.id.into(),
-            title: model.title,
-            description: model.description,
-            color: model.color,
-            show_on_sidebar: model.show_on_sidebar,
-        }
     }
 }
 
@@ -534,39 +397,8 @@ pub struct UpdateContactInput {
     pub last_activity_at: MaybeUndefined<DateTime<Utc>>,
 }
 
-/// A new custom attribute definition.
-#[derive(InputObject, Debug)]
-pub struct CreateCustomAttributeDefinitionInput {
-    /// The key (letters, digits, `_` and `-`; not a standard field name).
-    pub attribute_key: String,
-    /// The label shown to people.
-    pub display_name: String,
-    /// How values are typed.
-    pub display_type: AttributeDisplayType,
-    /// Contacts (default) or conversations.
-    #[graphql(default_with = "AttributeModel::ContactAttribute")]
-    pub model: AttributeModel,
-    /// The allowed values of a LIST attribute (a JSON array of strings).
-    pub values: Option<Json<Value>>,
-    /// A longer description.
-    pub description: Option<String>,
-}
-
-/// A new label of the account's catalogue.
-#[derive(InputObject, Debug)]
-pub struct CreateLabelInput {
-    /// The name (lower-cased; letters, digits, `_` and `-`).
-    pub title: String,
-    /// What the label means.
-    pub description: Option<String>,
-    /// Display colour, e.g. `#1f93ff`.
-    pub color: Option<String>,
-    /// Whether the label is listed in the sidebar (default true).
-    pub show_on_sidebar: Option<bool>,
-}
-
 /// What happened to a contact (the `contactChanged` subscription).
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ContactEventKind {
     /// The contact was created.
     Created,
@@ -576,6 +408,17 @@ pub enum ContactEventKind {
     Merged,
     /// The contact was deleted.
     Deleted,
+}
+
+impl From<ContactChange> for ContactEventKind {
+    fn from(change: ContactChange) -> Self {
+        match change {
+            ContactChange::Created => Self::Created,
+            ContactChange::Updated => Self::Updated,
+            ContactChange::Merged => Self::Merged,
+            ContactChange::Deleted => Self::Deleted,
+        }
+    }
 }
 
 /// A change to a contact of the account.

@@ -7,8 +7,8 @@ pub mod types;
 pub mod write;
 
 use crate::{
-    app::AppState,
     events::{Event, EventPayload},
+    state::AppState,
 };
 
 /// Publishes an event of the account. Call it only after the transaction has committed.

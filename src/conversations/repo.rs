@@ -10,11 +10,11 @@ use sea_orm::{
 
 use super::types::Conversation;
 use crate::{
-    app::AppState,
     auth::viewer::{ContactViewer, Viewer},
     error::{AppError, AppResult},
     events::Sender,
     pagination::{Cursor, CursorValue, Page, PageRequest},
+    state::AppState,
 };
 
 /// One conversation of the account.

@@ -10,7 +10,7 @@ use crate::{
     context::ContextExt,
     error::{AppError, AppResult},
     inboxes::types::Inbox,
-    loaders::{ContactById, ContactInboxById, InboxById, LabelsOfConversation, Member, load_error},
+    loaders::{ContactInboxById, InboxById, LabelsOfConversation, Member, load_error},
     messages::{
         repo::{self as messages, MessageScope},
         types::MessageConnection,
@@ -66,15 +66,7 @@ impl Conversation {
     }
     /// The contact.
     async fn contact(&self, ctx: &Context<'_>) -> AppResult<Contact> {
-        let contact = ctx
-            .loader()?
-            .load_one(ContactById {
-                account_id: self.0.account_id,
-                id: self.0.contact_id,
-            })
-            .await
-            .map_err(load_error)?;
-        Ok(Contact(contact.ok_or(AppError::NotFound("contact"))?))
+        Contact::load(ctx, self.0.account_id, self.0.contact_id).await
     }
     /// The contact's identity in the inbox.
     async fn contact_inbox(&self, ctx: &Context<'_>) -> AppResult<Option<ContactInbox>> {

@@ -76,7 +76,7 @@ pub enum EventPayload {
     AccessChanged { user_id: i64 },
     /// A contact was created, updated, merged or deleted.
     ContactChanged {
-        kind: crate::contacts::types::ContactEventKind,
+        kind: ContactChange,
         contact_id: i64,
     },
     /// A message was created. Carries the row so that subscribers need no query to send it.
@@ -116,6 +116,21 @@ pub enum EventPayload {
     DataImportProgress {
         data_import: Box<entity::data_import::Model>,
     },
+}
+
+/// What happened to a contact. Plain data, so the bus depends on no domain; the contacts
+/// domain maps it to its GraphQL enum (`contacts/types.rs`). The variant names are the wire
+/// format between instances, so they stay as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContactChange {
+    /// The contact was created.
+    Created,
+    /// The contact was changed.
+    Updated,
+    /// Another contact was merged into it.
+    Merged,
+    /// The contact was deleted.
+    Deleted,
 }
 
 /// What changed in a conversation (Chatwoot's event names differ per change).

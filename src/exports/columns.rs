@@ -7,7 +7,10 @@ use entity::contact;
 use sea_orm::ActiveEnum;
 use serde_json::Value;
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    contacts::types::additional_text,
+    error::{AppError, AppResult},
+};
 
 /// The columns of an export when the client names none.
 pub const DEFAULT_COLUMNS: [&str; 4] = ["id", "name", "email", "phone_number"];
@@ -167,7 +170,7 @@ impl Column {
             Self::AvatarUrl => text(&contact.avatar_url),
             Self::Location => guard(Cow::Owned(location(&contact.additional_attributes))),
             Self::CountryCode => guard(Cow::Owned(
-                trimmed(&contact.additional_attributes, "country_code")
+                additional_text(&contact.additional_attributes, "country_code")
                     .unwrap_or("")
                     .to_uppercase(),
             )),
@@ -195,21 +198,15 @@ fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// A well-known text key of the additional attributes, trimmed; blank counts as absent.
-fn trimmed<'a>(attributes: &'a Value, key: &str) -> Option<&'a str> {
-    attributes
-        .get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|value| !value.is_empty())
-}
-
 fn location(attributes: &Value) -> String {
-    [trimmed(attributes, "city"), trimmed(attributes, "country")]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(", ")
+    [
+        additional_text(attributes, "city"),
+        additional_text(attributes, "country"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 /// Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").

@@ -1,4 +1,5 @@
-//! `GET /exports/contacts.csv?spec=…`: the download, streamed a chunk of contacts at a time.
+//! `GET /exports/contacts.csv?spec=…`: the download, streamed a chunk of contacts at a time
+//! (the handler is `http/download.rs`).
 //!
 //! The response is never built whole: contacts are read in id order, [`CHUNK_SIZE`] per query
 //! (keyset on the id, so every query is an index range scan however deep the export is), and
@@ -18,35 +19,22 @@
 
 use std::{collections::HashMap, io, sync::Arc};
 
-use axum::{
-    body::{Body, Bytes},
-    extract::{Query, State, rejection::QueryRejection},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
-};
+use axum::body::Bytes;
 use entity::{contact, contact_label};
 use futures_util::Stream;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde::Deserialize;
 
 use super::{
     columns::Column,
     spec::{Prepared, Spec},
 };
 use crate::{
-    app::{AppState, HttpState},
     error::{AppError, AppResult},
-    http::{download_admin, download_error as error},
+    state::AppState,
 };
 
 /// Contacts read per query.
 pub const CHUNK_SIZE: u64 = 1000;
-
-/// The query string of a download URL.
-#[derive(Deserialize)]
-pub struct Params {
-    spec: Option<String>,
-}
 
 /// One page of contacts with their labels (when the export has a `labels` column).
 struct Chunk {
@@ -54,75 +42,38 @@ struct Chunk {
     labels: HashMap<i64, Vec<String>>,
 }
 
-/// The handler of [`super::spec::PATH`].
-pub async fn contacts_csv(
-    State(state): State<HttpState>,
-    headers: HeaderMap,
-    params: Result<Query<Params>, QueryRejection>,
-) -> Response {
-    let viewer = match download_admin(
-        &state,
-        &headers,
-        "exporting contacts needs the administrator role",
-    )
-    .await
-    {
-        Ok(viewer) => viewer,
-        Err(err) => return error(err),
-    };
-    let Some(encoded) = params.ok().and_then(|Query(params)| params.spec) else {
-        return error(AppError::bad_input(
+/// The CSV of the export `encoded` (the URL's `spec`, if any) for an administrator of
+/// `account_id`. Everything that can fail before the first byte fails here, so the handler
+/// answers it with a proper status; later failures abort the stream.
+pub async fn start(
+    state: &Arc<AppState>,
+    account_id: i64,
+    user_id: i64,
+    encoded: Option<&str>,
+) -> AppResult<impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static + use<>> {
+    let Some(encoded) = encoded else {
+        return Err(AppError::bad_input(
             "spec",
             "the URL has no `spec`: use the url `exportContacts` returned",
         ));
     };
-    let spec = match Spec::decode(&encoded) {
-        Ok(spec) => spec,
-        Err(err) => return error(err),
-    };
+    let spec = Spec::decode(encoded)?;
     // The token is the authority on whose data may be read; the spec only names it. Another
     // account's export does not exist for this viewer (NOT_FOUND, as every record of another
     // account: FORBIDDEN would confirm it exists).
-    if spec.account != viewer.account_id {
-        return error(AppError::NotFound("export"));
+    if spec.account != account_id {
+        return Err(AppError::NotFound("export"));
     }
-    let db = &state.app.db;
-    let prepared = match spec.prepare(db, &state.app.config.limits).await {
-        Ok(prepared) => prepared,
-        Err(err) => return error(err),
-    };
+    let prepared = spec.prepare(&state.db, &state.config.limits).await?;
     // Reading the first chunk before answering turns a failing database into a proper 500.
-    let first = match fetch(db, &prepared, 0).await {
-        Ok(first) => first,
-        Err(err) => return error(err),
-    };
+    let first = fetch(&state.db, &prepared, 0).await?;
     tracing::info!(
-        account_id = viewer.account_id,
-        user_id = viewer.user_id,
-        export_id = %Spec::id(&encoded),
+        account_id,
+        user_id,
+        export_id = %Spec::id(encoded),
         "contact export started"
     );
-    let body = Body::from_stream(rows(state.app.clone(), prepared, first));
-    let mut response = (StatusCode::OK, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"contacts.csv\""),
-    );
-    // Personal data: keep it out of shared caches.
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
+    Ok(rows(state.clone(), prepared, first))
 }
 
 /// The CSV: the header row with the first chunk, then one body frame per chunk.

@@ -9,14 +9,13 @@
 
 use async_graphql::InputType;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use entity::{contact, enums::AttributeModel};
+use entity::contact;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::columns::{self, Column};
 use crate::{
-    attributes::repo as attributes,
     contacts::{
         filter::{self, ContactFilterCondition, FilterOperator, QueryOperator},
         repo,
@@ -175,28 +174,16 @@ impl Spec {
         db: &impl ConnectionTrait,
         limits: &InputLimits,
     ) -> AppResult<Prepared> {
-        let definitions =
-            attributes::definitions(db, self.account, Some(AttributeModel::ContactAttribute))
-                .await?;
+        let definitions = filter::definitions(db, self.account).await?;
         let keys: Vec<String> = definitions
             .iter()
             .map(|d| d.attribute_key.clone())
             .collect();
         let columns = columns::parse(self.columns.as_deref(), &keys)?;
         let conditions = self.conditions()?;
-        let today = chrono::Utc::now().date_naive();
-        let mut condition = Condition::all()
-            .add(contact::Column::AccountId.eq(self.account))
-            .add(repo::resolved());
-        if let Some(filter) = filter::build(
-            &conditions,
-            &definitions,
-            db.get_database_backend(),
-            today,
-            limits,
-        )? {
-            condition = condition.add(filter);
-        }
+        let backend = db.get_database_backend();
+        let mut condition = filter::matching(&conditions, &definitions, backend, limits)?
+            .add(contact::Column::AccountId.eq(self.account));
         if let Some(label) = &self.label {
             // A hand-made download URL skips the executor's NUL guard: check it here, as the
             // mutation's input would have been.

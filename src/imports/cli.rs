@@ -15,14 +15,14 @@ use sea_orm::EntityTrait;
 
 use super::{download, files, repo, run::Importer};
 use crate::{
-    App,
     config::{Config, ImportArgs},
+    state::AppState,
 };
 
 /// Runs the command.
 pub async fn import(config: &Config, args: &ImportArgs) -> anyhow::Result<()> {
-    let app = App::build(config.clone(), true).await?;
-    let importer = Importer::new(app.state());
+    let state = AppState::build(config.clone(), true).await?;
+    let importer = Importer::new(&state);
     let db = &importer.db;
     if entity::account::Entity::find_by_id(args.account)
         .one(db)

@@ -6,8 +6,8 @@
 //!   header and what each row says, validated;
 //! - [`plan`]: what a batch of rows does to the contacts (matching, merging, conflicts), in
 //!   memory; [`batch`]: its reads and writes, one transaction per batch;
-//! - [`run`]: a run from PENDING to COMPLETED or FAILED, and the takeover of runs a stopped
-//!   process left behind (resumed when their file is still there);
+//! - [`run`]: a run from PENDING to COMPLETED or FAILED; [`lease`]: its heartbeat, and the
+//!   takeover of runs a stopped process left behind (resumed when their file is still there);
 //! - [`files`]: the uploaded file and the failed rows, in the import directory (`IMPORT_DIR`);
 //! - [`repo`]: the `data_imports` rows; [`types`], [`schema`]: the GraphQL side;
 //!   [`download`]: `GET /imports/{id}/failed-rows.csv`; [`cli`]: `switchboard import`.
@@ -19,6 +19,7 @@ pub mod batch;
 pub mod cli;
 pub mod download;
 pub mod files;
+pub mod lease;
 pub mod parse;
 pub mod plan;
 pub mod repo;

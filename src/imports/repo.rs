@@ -1,8 +1,8 @@
 //! The `data_imports` rows: account-scoped reads, and the writes of the import's lifecycle.
 //!
 //! `updated_at` doubles as the lease of a running import: the process running it touches it at
-//! least every [`super::run::HEARTBEAT`], and an import left PENDING or PROCESSING with an
-//! older `updated_at` than [`super::run::LEASE`] is taken over by whichever instance claims it
+//! least every [`super::lease::HEARTBEAT`], and an import left PENDING or PROCESSING with an
+//! older `updated_at` than [`super::lease::LEASE`] is taken over by whichever instance claims it
 //! first ([`claim`] is a conditional update, so only one does).
 
 use chrono::{DateTime, Utc};

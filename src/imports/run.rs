@@ -10,43 +10,36 @@
 //!
 //! Restarts: the committed `processed_records` says exactly how many rows landed, so a run
 //! resumes by skipping them. A running import renews its lease (`updated_at`) every
-//! [`HEARTBEAT`]; every instance sweeps every [`SWEEP`] (and at start) for PENDING or
-//! PROCESSING imports whose lease is older than [`LEASE`], claims each (one instance wins), and
+//! [`HEARTBEAT`](super::lease::HEARTBEAT); every instance sweeps every [`SWEEP`](super::lease::SWEEP) (and at start) for PENDING or
+//! PROCESSING imports whose lease is older than [`LEASE`](super::lease::LEASE), claims each (one instance wins), and
 //! resumes it when its file is still in the import directory, or marks it FAILED when the file
 //! is gone. A graceful shutdown stops between batches and gives the lease up, so the next start
-//! resumes at once; a crash costs at most [`LEASE`] before another instance takes over. No
+//! resumes at once; a crash costs at most [`LEASE`](super::lease::LEASE) before another instance takes over. No
 //! import stays PROCESSING for good while any instance runs.
 
 use std::{
     path::PathBuf,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use entity::{data_import, enums::ImportStatus};
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{
     batch, files,
     files::FailedRows,
+    lease::Heartbeat,
     parse::Row,
     plan, repo,
     source::{self, ReadError, Source},
 };
 use crate::{
-    app::AppState,
     events::{Event, EventBus, EventPayload},
+    state::AppState,
     time,
 };
 
-/// How long a running import's lease lasts without renewal.
-pub const LEASE: Duration = Duration::from_secs(60);
-/// How often a running import renews its lease.
-pub const HEARTBEAT: Duration = Duration::from_secs(15);
-/// How often every instance looks for imports to take over.
-pub const SWEEP: Duration = Duration::from_secs(30);
 /// Attempts of a batch whose transaction fails (a concurrent write took a value, SQLite's
 /// snapshot went stale, a deadlock) before the import fails.
 const ATTEMPTS: u32 = 3;
@@ -150,30 +143,6 @@ impl Timings {
     }
 }
 
-/// Renews a run's lease until dropped.
-struct Heartbeat(JoinHandle<()>);
-
-impl Heartbeat {
-    fn start(db: DatabaseConnection, id: i64) -> Self {
-        Self(tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(HEARTBEAT);
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
-                if let Err(err) = repo::touch(&db, id).await {
-                    tracing::warn!(import_id = id, error = %err, "import lease renewal failed");
-                }
-            }
-        }))
-    }
-}
-
-impl Drop for Heartbeat {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 impl Importer {
     /// The importer of a running server.
     pub fn new(state: &AppState) -> Self {
@@ -256,7 +225,7 @@ impl Importer {
         self.finish(import.clone(), &|_| {}).await.unwrap_or(import)
     }
 
-    async fn finish(
+    pub(super) async fn finish(
         &self,
         mut import: data_import::Model,
         observe: Observer<'_>,
@@ -454,51 +423,4 @@ impl Importer {
         time(&mut timings.commit);
         Ok((next, plan.consumed))
     }
-
-    /// Takes over the imports whose lease ran out: resumes those whose file is still here,
-    /// fails the others.
-    pub async fn sweep(&self) -> Result<(), DbErr> {
-        let lease = chrono::TimeDelta::from_std(LEASE).unwrap_or(chrono::TimeDelta::MAX);
-        let cutoff = time::now() - lease;
-        for import in repo::stale(&self.db, cutoff).await? {
-            if !repo::claim(&self.db, import.id, cutoff).await? {
-                continue;
-            }
-            let path = files::source_path(&self.dir, import.id);
-            if tokio::fs::try_exists(&path).await.unwrap_or(false) {
-                tracing::info!(import_id = import.id, "resuming an interrupted import");
-                self.spawn(import);
-            } else {
-                tracing::warn!(
-                    import_id = import.id,
-                    "interrupted import has no file; failing it"
-                );
-                let mut import = import;
-                import.status = ImportStatus::Failed;
-                import.failure_reason = Some(format!(
-                    "the import was interrupted by a restart and its file is gone, so it cannot \
-                     resume; {} of {} rows had been imported",
-                    import.processed_records, import.total_records
-                ));
-                self.finish(import, &|_| {}).await;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Starts the sweep of a server: at once, then every [`SWEEP`] until shutdown.
-pub fn recover(state: &Arc<AppState>) {
-    let importer = Importer::new(state);
-    tokio::spawn(async move {
-        loop {
-            if let Err(err) = importer.sweep().await {
-                tracing::warn!(error = %err, "import sweep failed");
-            }
-            tokio::select! {
-                () = importer.shutdown.cancelled() => break,
-                () = tokio::time::sleep(SWEEP) => {}
-            }
-        }
-    });
 }

@@ -141,7 +141,7 @@ impl ImportSubscription {
         let state = ctx.shared_state()?;
         // Subscribed before reading, so no change falls between the read and the stream.
         let mut events = state.bus.subscribe();
-        let reread = move |state: std::sync::Arc<crate::app::AppState>| async move {
+        let reread = move |state: std::sync::Arc<crate::state::AppState>| async move {
             repo::find(&state.db, viewer.account_id, id).await
         };
         let mut last = reread(state.clone())

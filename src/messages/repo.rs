@@ -10,9 +10,9 @@ use sea_orm::{
 
 use super::types::Message;
 use crate::{
-    app::AppState,
     error::{AppError, AppResult},
     pagination::{Cursor, CursorValue, Page, PageRequest},
+    state::AppState,
 };
 
 /// Longest message, in characters.

@@ -2,3 +2,4 @@
 
 pub mod repo;
 pub mod schema;
+pub mod types;

@@ -4,8 +4,8 @@ use async_graphql::{Context, ID, Object};
 
 use super::repo;
 use crate::{
-    auth::guard::RoleGuard, contacts::types::Note, context::ContextExt, error::AppResult,
-    ids::parse_id,
+    auth::guard::RoleGuard, context::ContextExt, error::AppResult, ids::parse_id,
+    notes::types::Note,
 };
 
 /// Note mutations.

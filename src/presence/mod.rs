@@ -14,10 +14,10 @@ use entity::enums::Availability;
 use sea_orm::ConnectionTrait;
 
 use crate::{
-    app::AppState,
     auth::{repo as auth_repo, viewer::Viewer},
     error::AppResult,
     events::{Event, EventPayload},
+    state::AppState,
     telemetry::Throttle,
 };
 use store::Who;

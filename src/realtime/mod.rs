@@ -15,7 +15,7 @@ use std::sync::Arc;
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::{app::AppState, auth::viewer::Viewer, events::Event};
+use crate::{auth::viewer::Viewer, events::Event, state::AppState};
 
 /// The events `viewer` may receive, from now on. A subscriber that falls too far behind skips
 /// the events it missed (logged), so a slow client never holds memory hostage.

@@ -16,12 +16,11 @@ use sea_orm::ActiveEnum;
 use serde_json::{Value, json};
 
 use crate::{
-    app::AppState,
-    contacts::types::ContactEventKind,
     error::{AppError, AppResult},
-    events::{ConversationChange, Event, EventPayload, Sender},
+    events::{ContactChange, ConversationChange, Event, EventPayload, Sender},
     loaders::{ContactById, ContactInboxById, ConversationById, Member, load_error},
     presence,
+    state::AppState,
 };
 
 fn message_type(kind: MessageType) -> u8 {
@@ -252,13 +251,13 @@ async fn render_payload(
         }
         EventPayload::ContactChanged { kind, contact_id } => {
             let name = match kind {
-                ContactEventKind::Created => "contact.created",
-                ContactEventKind::Updated => "contact.updated",
-                ContactEventKind::Merged => "contact.merged",
-                ContactEventKind::Deleted => "contact.deleted",
+                ContactChange::Created => "contact.created",
+                ContactChange::Updated => "contact.updated",
+                ContactChange::Merged => "contact.merged",
+                ContactChange::Deleted => "contact.deleted",
             };
             let contact = match kind {
-                ContactEventKind::Deleted => None,
+                ContactChange::Deleted => None,
                 _ => state
                     .loader
                     .load_one(ContactById {

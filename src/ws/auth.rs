@@ -3,8 +3,8 @@
 use serde_json::Value;
 
 use crate::{
-    app::AppState,
     auth::{jwt::bearer, viewer::Auth},
+    state::AppState,
 };
 
 /// Reads and verifies the token of a `connection_init` payload (`{"authorization": "Bearer

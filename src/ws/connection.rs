@@ -30,12 +30,12 @@ use super::{
     registry::Registration,
 };
 use crate::{
-    app::HttpState,
     auth::{
         access,
         viewer::{Auth, Viewer},
     },
     error::{AppError, code},
+    http::HttpState,
     presence,
 };
 

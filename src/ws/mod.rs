@@ -31,7 +31,7 @@ use axum::{
 };
 
 use self::protocol::{PROTOCOL_NAMES, Protocol};
-use crate::app::HttpState;
+use crate::http::HttpState;
 
 /// Bytes tungstenite reads at a time, and the buffer it keeps per socket. Clients send little
 /// (`connection_init`, `subscribe`, `complete`, pongs): 1 KiB holds a usual `subscribe` whole,

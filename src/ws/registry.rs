@@ -15,10 +15,9 @@ use std::{
 use tokio::sync::{Notify, broadcast::error::RecvError};
 
 use crate::{
-    app::AppState,
     auth::viewer::Viewer,
-    contacts::types::ContactEventKind,
-    events::{Event, EventPayload},
+    events::{ContactChange, Event, EventPayload},
+    state::AppState,
 };
 
 /// Whose access a socket holds: a member of an account, or a contact (widget token).
@@ -118,7 +117,7 @@ impl Registry {
                 user_id: *user_id,
             },
             EventPayload::ContactChanged {
-                kind: ContactEventKind::Deleted | ContactEventKind::Merged,
+                kind: ContactChange::Deleted | ContactChange::Merged,
                 contact_id,
             } => Subject::Contact {
                 account_id,

@@ -13,6 +13,7 @@
 //! applies the result on top of the account scope and the resolved-contacts base set.
 
 mod parse;
+mod read;
 mod render;
 #[cfg(test)]
 mod tests;
@@ -23,8 +24,10 @@ use entity::custom_attribute_definition;
 use sea_orm::{DbBackend, sea_query::Condition};
 
 pub use parse::{
-    BoolField, BoolOp, Check, CmpOp, DateField, Filter, LabelOp, TextField, TextOp, parse,
+    BoolField, BoolOp, Check, CmpOp, DateField, Filter, LabelOp, STANDARD_KEYS, TextField, TextOp,
+    parse,
 };
+pub use read::{condition, definitions, matching};
 
 use crate::{
     error::{AppError, AppResult},

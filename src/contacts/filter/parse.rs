@@ -112,7 +112,7 @@ pub enum LabelOp {
 }
 
 /// The standard keys, in the order they are listed to clients.
-const STANDARD_KEYS: [&str; 11] = [
+pub const STANDARD_KEYS: [&str; 11] = [
     "name",
     "email",
     "phone_number",

@@ -31,6 +31,7 @@ use sea_orm::{
 use super::parse::{
     BoolField, BoolOp, Check, CmpOp, DateField, Filter, LabelOp, TextField, TextOp,
 };
+use crate::contacts::repo::like_escape;
 
 impl Filter {
     /// The condition for `contact::Entity::find().filter(..)`; `None` for an empty filter.
@@ -449,22 +450,10 @@ fn present(raw: impl Fn() -> Expr) -> Condition {
 
 /// A LIKE pattern matching `value` anywhere.
 fn contains(value: &str) -> LikeExpr {
-    LikeExpr::new(format!("%{}%", escape_like(value))).escape('\\')
+    LikeExpr::new(format!("%{}%", like_escape(value))).escape('\\')
 }
 
 /// A LIKE pattern matching values that start with `value`.
 fn prefix(value: &str) -> LikeExpr {
-    LikeExpr::new(format!("{}%", escape_like(value))).escape('\\')
-}
-
-/// Makes `%`, `_` and the escape character itself literal.
-fn escape_like(value: &str) -> String {
-    let mut escaped = String::with_capacity(value.len() + 2);
-    for c in value.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
+    LikeExpr::new(format!("{}%", like_escape(value))).escape('\\')
 }
