@@ -7,8 +7,8 @@
 //! whatever the size of the account.
 //!
 //! Errors before the first byte are JSON, like GraphQL request errors: 401 UNAUTHENTICATED
-//! (no or a bad token), 403 FORBIDDEN (not an administrator, or another account's export),
-//! 400 BAD_USER_INPUT (a malformed spec, or columns or a filter no longer valid — a custom
+//! (no or a bad token), 403 FORBIDDEN (not an administrator), 404 NOT_FOUND (another
+//! account's export, which does not exist for this viewer), 400 BAD_USER_INPUT (a malformed spec, or columns or a filter no longer valid — a custom
 //! attribute definition may have gone since the export was made). An error after the first
 //! byte (the database failing, the server shutting down) aborts the response, so a client
 //! sees a failed download rather than a silently truncated file.
