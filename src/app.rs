@@ -36,6 +36,8 @@ use crate::{
 /// A server ready to serve: connections opened, migrations applied.
 pub struct App {
     state: HttpState,
+    /// The runtime websockets run on, stopped with the app.
+    realtime: ws::Realtime,
 }
 
 impl App {
@@ -44,12 +46,15 @@ impl App {
         let app = AppState::build(config, migrate).await?;
         let executor = Executor::new(build_schema(app.clone()));
         let uploads = Arc::new(Semaphore::new(app.config.max_concurrent_uploads));
+        let realtime = ws::Realtime::start(app.config.realtime_threads);
         Ok(Self {
             state: HttpState {
                 app,
                 executor,
                 uploads,
+                realtime: realtime.spawner(),
             },
+            realtime,
         })
     }
 
@@ -107,6 +112,10 @@ impl App {
                 token.cancel();
             })
             .await?;
+        // axum does not drain upgraded sockets: give them the time of one blocked write to
+        // send their 1001.
+        let wait = Duration::from_secs(self.state.app.config.ws_send_timeout_secs.max(1));
+        self.realtime.shutdown(wait).await;
         self.state.app.db.clone().close().await?;
         Ok(())
     }

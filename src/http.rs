@@ -61,6 +61,8 @@ pub struct HttpState {
     pub executor: Executor,
     /// Slots of multipart uploads being read (`MAX_CONCURRENT_UPLOADS`).
     pub uploads: Arc<Semaphore>,
+    /// Starts websocket tasks on the app's realtime runtime.
+    pub realtime: crate::ws::Spawner,
 }
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";

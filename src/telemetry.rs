@@ -52,6 +52,8 @@ pub struct Metrics {
     pub http_duration: Histogram,
     pub graphql_operations: Family<OperationLabels, Counter>,
     pub websocket_connections: Gauge,
+    /// Operations (mostly subscriptions) running on websockets, from when their stream starts.
+    pub websocket_operations: Gauge,
     pub events_published: Counter,
     pub events_received: Counter,
     pub db_statements: Counter,
@@ -87,6 +89,12 @@ impl Metrics {
             "websocket_connections",
             "Open subscription websockets",
             websocket_connections.clone(),
+        );
+        let websocket_operations = Gauge::default();
+        registry.register(
+            "websocket_operations",
+            "Operations running on websockets (subscribed to events once started)",
+            websocket_operations.clone(),
         );
         let events_published = Counter::default();
         registry.register(
@@ -126,6 +134,7 @@ impl Metrics {
             http_duration,
             graphql_operations,
             websocket_connections,
+            websocket_operations,
             events_published,
             events_received,
             db_statements,

@@ -3,6 +3,12 @@
 //! ping, access re-check) — no task or timer of its own per operation, so an idle socket stays
 //! cheap.
 //!
+//! Messages are handled in order, and a `ping` is answered only once every earlier
+//! `subscribe` of the socket has started: its stream polled once, which subscribes it to the
+//! event bus (every subscription resolver subscribes before its first await; see
+//! `realtime::events_for`). Reading stops while a `pong` waits, so a client (or a test) that
+//! gets its `pong` knows that no event published from then on passes its subscriptions by.
+//!
 //! Access is re-read (`auth::access::current`) when the socket starts an operation, when the
 //! registry says it changed, and every [`RECHECK_EVERY`] ticks in case an event was lost; the
 //! socket closes with 4403 once it is gone, and its token's expiry closes it the same way.
@@ -12,15 +18,22 @@
 //! subscriber that falls too far behind skips them), never a growing queue; a write still
 //! blocked after `WS_SEND_TIMEOUT_SECS` drops the socket.
 
-use std::{collections::HashMap, pin::Pin, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use async_graphql::{Data, Executor as _, Request, Response, ServerError};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use chrono::Utc;
 use futures_util::{
-    SinkExt, StreamExt,
+    SinkExt, Stream, StreamExt,
     stream::{self, AbortHandle, BoxStream, SelectAll, SplitSink},
 };
+use prometheus_client::metrics::gauge::Gauge;
 use serde_json::Value;
 use tokio::time::{Instant, Sleep};
 
@@ -75,7 +88,8 @@ enum Item {
 
 /// The life of one operation: its access check, then its results.
 enum Output {
-    /// Access checked: the operation runs as this viewer.
+    /// Access checked and the operation's stream polled once (subscribed to the bus): it runs
+    /// as this viewer.
     Started(Viewer),
     Next(Box<Response>),
     End,
@@ -92,6 +106,24 @@ struct Operation {
     abort: AbortHandle,
     /// No result sent yet: a refusal before execution becomes an `error` message.
     first: bool,
+    /// Counted in the `websocket_operations` gauge once started (see [`Output::Started`]).
+    started: Option<Counted>,
+}
+
+/// One unit of a gauge, given back when dropped (however the operation ends, or its socket).
+struct Counted(Gauge);
+
+impl Counted {
+    fn new(gauge: &Gauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// What an acknowledged connection knows about its viewer.
@@ -116,6 +148,9 @@ struct Connection {
     session: Option<Session>,
     /// A re-check of access is running (never two at once).
     checking: bool,
+    /// The payload of a `ping` whose `pong` waits for earlier operations to start; the
+    /// client's messages are not read meanwhile.
+    held_pong: Option<Option<Value>>,
 }
 
 /// The streams of a socket's operations, created with the first (an idle socket has none).
@@ -139,6 +174,7 @@ pub(super) async fn serve(socket: WebSocket, state: HttpState, protocol: Protoco
         next_key: 0,
         session: None,
         checking: false,
+        held_pong: None,
     };
     let mut operations: Operations = None;
     // The init deadline until acknowledged, then the token's expiry: one timer for both.
@@ -150,7 +186,7 @@ pub(super) async fn serve(socket: WebSocket, state: HttpState, protocol: Protoco
 
     loop {
         let flow = tokio::select! {
-            message = input.next() => {
+            message = input.next(), if conn.held_pong.is_none() => {
                 conn.on_frame(message, &mut operations, deadline.as_mut()).await
             }
             item = next_item(&mut operations), if operations.is_some() => match item {
@@ -170,6 +206,10 @@ pub(super) async fn serve(socket: WebSocket, state: HttpState, protocol: Protoco
                 conn.on_tick(ticks, &mut operations).await
             }
             () = shutdown.cancelled() => Flow::Close(close::GOING_AWAY, "server shutting down".into()),
+        };
+        let flow = match flow {
+            Flow::Continue => conn.release_pong().await,
+            other => other,
         };
         match flow {
             Flow::Continue => {}
@@ -234,7 +274,10 @@ impl Connection {
         };
         match message {
             ClientMessage::ConnectionInit { payload } => self.init(&payload, deadline).await,
-            ClientMessage::Ping { payload } => self.send(self.protocol.pong(payload)).await,
+            ClientMessage::Ping { payload } => {
+                self.held_pong = Some(payload);
+                self.release_pong().await
+            }
             ClientMessage::Pong => Flow::Continue,
             ClientMessage::Subscribe { id, request } => {
                 self.subscribe(id, *request, operations).await
@@ -379,11 +422,9 @@ impl Connection {
                     data.insert(Auth::Authenticated(viewer));
                     let results = executor
                         .execute_stream(request, Some(Arc::new(data)))
-                        .map(|response| Output::Next(Box::new(response)));
-                    stream::iter([Output::Started(viewer)])
-                        .chain(results)
-                        .chain(stream::iter([Output::End]))
-                        .boxed()
+                        .map(|response| Output::Next(Box::new(response)))
+                        .chain(stream::iter([Output::End]));
+                    StartedOnFirstPoll::new(viewer, results.boxed()).boxed()
                 }
                 Err(AppError::Internal(err)) => {
                     tracing::error!(error = ?err, "access check failed");
@@ -411,6 +452,7 @@ impl Connection {
                 key,
                 abort,
                 first: true,
+                started: None,
             },
         );
         Flow::Continue
@@ -430,6 +472,8 @@ impl Connection {
         };
         match output {
             Output::Started(viewer) => {
+                operation.started =
+                    Some(Counted::new(&self.state.app.metrics.websocket_operations));
                 if let Some(session) = &mut self.session {
                     session.viewer = viewer;
                 }
@@ -459,6 +503,18 @@ impl Connection {
                 );
                 self.send(self.protocol.error(&id, &[error])).await
             }
+        }
+    }
+
+    /// Sends the held `pong` once every running operation has started (the ones that ended
+    /// or failed are no longer running).
+    async fn release_pong(&mut self) -> Flow {
+        if self.held_pong.is_none() || self.running.values().any(|op| op.started.is_none()) {
+            return Flow::Continue;
+        }
+        match self.held_pong.take() {
+            Some(payload) => self.send(self.protocol.pong(payload)).await,
+            None => Flow::Continue,
         }
     }
 
@@ -576,4 +632,43 @@ fn coded(message: String, error_code: &str) -> ServerError {
         .get_or_insert_with(Default::default)
         .set("code", error_code);
     error
+}
+
+/// An operation's results, preceded by [`Output::Started`] once they have been polled once:
+/// the first poll runs the resolver up to its first await, which for a subscription is after it
+/// subscribed to the event bus. (Before the first poll nothing is subscribed yet.)
+struct StartedOnFirstPoll {
+    /// Until `Started` is sent.
+    viewer: Option<Viewer>,
+    results: BoxStream<'static, Output>,
+    /// What the first poll produced, sent after `Started`.
+    held: Option<Option<Output>>,
+}
+
+impl StartedOnFirstPoll {
+    fn new(viewer: Viewer, results: BoxStream<'static, Output>) -> Self {
+        Self {
+            viewer: Some(viewer),
+            results,
+            held: None,
+        }
+    }
+}
+
+impl Stream for StartedOnFirstPoll {
+    type Item = Output;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Output>> {
+        if let Some(held) = self.held.take() {
+            return Poll::Ready(held);
+        }
+        let Some(viewer) = self.viewer.take() else {
+            return self.results.poll_next_unpin(cx);
+        };
+        // Pending leaves the results' waker registered, so they are polled again when ready.
+        if let Poll::Ready(first) = self.results.poll_next_unpin(cx) {
+            self.held = Some(first);
+        }
+        Poll::Ready(Some(Output::Started(viewer)))
+    }
 }

@@ -57,6 +57,26 @@ pub fn external_backends() -> bool {
     env_url("DATABASE_URL").is_some()
 }
 
+/// The reason `#[ignore]` gives for the tests of several instances sharing events, which run in
+/// the PostgreSQL + Redis pass (`cargo test -- --include-ignored`, as `.ci/run` does).
+/// Called first in those tests: run without Redis they fail with this message instead of
+/// passing without having checked anything.
+pub fn require_redis() {
+    assert!(
+        env_url("REDIS_URL").is_some(),
+        "this test needs REDIS_URL (instances share events only through Redis): \
+         DATABASE_URL=postgres://… REDIS_URL=redis://… cargo test -- --include-ignored"
+    );
+}
+
+/// Says that a test is skipped, on the terminal even though the harness captures the test's
+/// output (a passing test's `eprintln!` is never shown).
+pub fn skipped(reason: &str) {
+    use std::io::Write;
+    let name = std::thread::current().name().unwrap_or("a test").to_owned();
+    let _ = writeln!(std::io::stderr(), "skipped: {name}: {reason}");
+}
+
 /// Starts a server with a fresh database.
 pub async fn spawn_app() -> TestApp {
     spawn_app_configured(|_| {}).await
@@ -302,6 +322,41 @@ impl TestApp {
         }
     }
 
+    /// The value of a metric of `/metrics` without labels (`switchboard_…`).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics request")
+            .text()
+            .await
+            .expect("metrics body");
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+    }
+
+    /// Waits until `count` websocket operations of this server have started (subscribed to
+    /// the event bus), for sockets that cannot ping (the legacy `graphql-ws` protocol);
+    /// graphql-transport-ws sockets use [`WsClient::subscribe_and_wait`].
+    pub async fn wait_for_operations(&self, count: usize) {
+        let deadline = tokio::time::Instant::now() + WS_WAIT;
+        loop {
+            let running = self.metric("switchboard_websocket_operations").await;
+            if running >= count as f64 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{running} of {count} websocket operations started within {WS_WAIT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> String {
         let data = self
             .data(
@@ -326,6 +381,8 @@ pub fn error_code(body: &Value) -> String {
 pub struct WsClient {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     pub protocol: &'static str,
+    /// Messages that arrived while [`ping`](Self::ping) waited for its `pong`, handed out first.
+    received: std::collections::VecDeque<Value>,
 }
 
 /// How long a test waits for a websocket message before failing.
@@ -350,7 +407,11 @@ impl WsClient {
                 .map(|v| v.to_str().unwrap_or_default()),
             Some(protocol)
         );
-        Self { socket, protocol }
+        Self {
+            socket,
+            protocol,
+            received: Default::default(),
+        }
     }
 
     /// Opens the socket and completes `connection_init` with the token.
@@ -399,6 +460,38 @@ impl WsClient {
         self.send(json!({ "id": id, "type": kind, "payload": { "query": query, "variables": variables } })).await;
     }
 
+    /// Starts a subscription and returns once the server has started it (subscribed it to the
+    /// event bus): the server answers a `ping` only after every earlier `subscribe` of the
+    /// socket has started (graphql-transport-ws only).
+    pub async fn subscribe_and_wait(&mut self, id: &str, query: &str, variables: Value) {
+        self.subscribe(id, query, variables).await;
+        self.ping().await;
+    }
+
+    /// Sends a graphql-transport-ws `ping` and waits for its `pong`, keeping what arrives
+    /// meanwhile for [`next`](Self::next).
+    pub async fn ping(&mut self) {
+        assert_eq!(
+            self.protocol, "graphql-transport-ws",
+            "only graphql-transport-ws pings"
+        );
+        let token = rand_suffix();
+        self.send(json!({ "type": "ping", "payload": { "token": token } }))
+            .await;
+        loop {
+            match self.read_frame().await {
+                Frame::Json(message) if message["type"] == "pong" => {
+                    assert_eq!(message["payload"]["token"], token.as_str(), "{message}");
+                    return;
+                }
+                Frame::Json(message) => self.received.push_back(message),
+                Frame::Closed(code, reason) => {
+                    panic!("socket closed waiting for a pong: {code} {reason}")
+                }
+            }
+        }
+    }
+
     /// The next JSON message (pings and pongs skipped); panics on close or timeout.
     pub async fn next(&mut self) -> Value {
         match self.next_frame().await {
@@ -409,6 +502,14 @@ impl WsClient {
 
     /// The next JSON message or close frame.
     pub async fn next_frame(&mut self) -> Frame {
+        match self.received.pop_front() {
+            Some(message) => Frame::Json(message),
+            None => self.read_frame().await,
+        }
+    }
+
+    /// The next JSON message or close frame off the socket.
+    async fn read_frame(&mut self) -> Frame {
         loop {
             let message = tokio::time::timeout(WS_WAIT, self.socket.next())
                 .await
@@ -447,6 +548,9 @@ impl WsClient {
 
     /// Asserts that nothing arrives for `wait`.
     pub async fn expect_silence(&mut self, wait: Duration) {
+        if let Some(message) = self.received.pop_front() {
+            panic!("unexpected message: {message}");
+        }
         let result = tokio::time::timeout(wait, self.socket.next()).await;
         if let Ok(Some(Ok(Message::Text(text)))) = result {
             panic!("unexpected message: {text}");

@@ -175,17 +175,17 @@ async fn merge_moves_everything_to_the_base_and_deletes_the_mergee() {
     assert_eq!(before["contactType"], "VISITOR");
 
     let mut contacts_ws = WsClient::connect(&app, "graphql-transport-ws", token).await;
-    contacts_ws.subscribe("c", CONTACT_CHANGED, json!({})).await;
+    contacts_ws
+        .subscribe_and_wait("c", CONTACT_CHANGED, json!({}))
+        .await;
     let mut conversations_ws = WsClient::connect(&app, "graphql-transport-ws", token).await;
     conversations_ws
-        .subscribe(
+        .subscribe_and_wait(
             "u",
             "subscription($id: ID) { conversationUpdated(conversationId: $id) { id contact { id } } }",
             json!({ "id": f.conversation }),
         )
         .await;
-    // Subscriptions start asynchronously.
-    tokio::time::sleep(Duration::from_millis(200)).await;
 
     let body = try_merge(&app, token, &f.base, &f.mergee).await;
     assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
@@ -254,8 +254,7 @@ async fn merging_with_itself_or_across_accounts_changes_nothing() {
     )
     .await;
     let mut ws = WsClient::connect(&app, "graphql-transport-ws", &admin.token).await;
-    ws.subscribe("c", CONTACT_CHANGED, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    ws.subscribe_and_wait("c", CONTACT_CHANGED, json!({})).await;
     let before = snapshot(&app, &admin.token, &ann).await;
 
     let body = try_merge(&app, &admin.token, &ann, &ann).await;
@@ -301,8 +300,7 @@ async fn a_merge_failing_at_its_last_step_leaves_both_contacts_as_they_were() {
     let mergee = snapshot(&app, token, &f.mergee).await;
     let thread = conversation(&app, token, &f.conversation).await;
     let mut ws = WsClient::connect(&app, "graphql-transport-ws", token).await;
-    ws.subscribe("c", CONTACT_CHANGED, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    ws.subscribe_and_wait("c", CONTACT_CHANGED, json!({})).await;
     refuse_contact_deletes(&app).await;
 
     let body = try_merge(&app, token, &f.base, &f.mergee).await;

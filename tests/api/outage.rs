@@ -70,7 +70,7 @@ async fn contact_name(app: &TestApp, token: &str, id: &str) -> Value {
 #[tokio::test]
 async fn a_redis_outage_slows_nothing_and_events_resume() {
     let Some(mut redis) = RedisServer::start().await else {
-        eprintln!("redis-server is not installed; skipping the Redis outage test");
+        crate::helpers::skipped("redis-server is not installed");
         return;
     };
     let writer = spawn_app_with_redis(&redis.url()).await;
@@ -284,7 +284,7 @@ impl Drop for PgServer {
 #[tokio::test]
 async fn a_postgres_outage_flips_readiness_and_loses_nothing_committed() {
     let Some(mut postgres) = PgServer::start().await else {
-        eprintln!("PostgreSQL binaries are not installed; skipping the PostgreSQL outage test");
+        crate::helpers::skipped("the PostgreSQL server binaries are not installed");
         return;
     };
     let admin_conn = sea_orm::Database::connect(postgres.url("postgres"))

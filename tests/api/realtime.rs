@@ -19,10 +19,12 @@ async fn contact_mutations_reach_agents_of_the_account_only() {
     let other = app.account("Globex").await;
     let mut agent_ws = WsClient::connect(&app, "graphql-transport-ws", &agent.token).await;
     let mut other_ws = WsClient::connect(&app, "graphql-transport-ws", &other.token).await;
-    agent_ws.subscribe("c", CONTACT_CHANGED, json!({})).await;
-    other_ws.subscribe("c", CONTACT_CHANGED, json!({})).await;
-    // Subscriptions start asynchronously; a round trip makes sure both are registered.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    agent_ws
+        .subscribe_and_wait("c", CONTACT_CHANGED, json!({}))
+        .await;
+    other_ws
+        .subscribe_and_wait("c", CONTACT_CHANGED, json!({}))
+        .await;
 
     let created = app
         .data(
@@ -123,14 +125,13 @@ async fn presence_follows_connections() {
 #[tokio::test]
 async fn events_flow_again_after_redis_restarts() {
     let Some(mut redis) = RedisServer::start().await else {
-        eprintln!("redis-server is not installed; skipping");
+        crate::helpers::skipped("redis-server is not installed");
         return;
     };
     let app = spawn_app_with_redis(&redis.url()).await;
     let admin = app.account("Acme").await;
     let mut ws = WsClient::connect(&app, "graphql-transport-ws", &admin.token).await;
-    ws.subscribe("c", CONTACT_CHANGED, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    ws.subscribe_and_wait("c", CONTACT_CHANGED, json!({})).await;
     app.data(
         Some(&admin.token),
         CREATE_CONTACT,
@@ -241,12 +242,11 @@ async fn messages_reach_agents_and_the_contact_but_private_notes_stay_internal()
     let mut agent_ws = WsClient::connect(&app, "graphql-transport-ws", &agent.token).await;
     let mut contact_ws = WsClient::connect(&app, "graphql-transport-ws", &room.contact_token).await;
     agent_ws
-        .subscribe("m", MESSAGE_CREATED, json!({ "c": room.conversation_id }))
+        .subscribe_and_wait("m", MESSAGE_CREATED, json!({ "c": room.conversation_id }))
         .await;
     contact_ws
-        .subscribe("m", MESSAGE_CREATED, json!({ "c": room.conversation_id }))
+        .subscribe_and_wait("m", MESSAGE_CREATED, json!({ "c": room.conversation_id }))
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
 
     app.data(Some(&admin.token), POST, json!({ "input": { "conversationId": room.conversation_id, "content": "internal", "private": true } })).await;
     app.data(
@@ -301,7 +301,8 @@ async fn typing_never_echoes_and_private_typing_never_reaches_the_contact() {
         ws.subscribe("t", typing, json!({ "c": room.conversation_id }))
             .await;
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The legacy socket cannot ping: wait for the server to count all three started.
+    app.wait_for_operations(3).await;
     let set = "mutation($c: ID!, $p: Boolean) { setTyping(conversationId: $c, typing: true, private: $p) }";
     app.data(
         Some(&admin.token),
@@ -359,17 +360,16 @@ async fn contact_tokens_reach_only_their_own_conversations() {
 }
 
 #[tokio::test]
+#[ignore = "needs REDIS_URL (instances share events through Redis): run in the PostgreSQL + Redis pass with --include-ignored"]
 async fn a_subscriber_on_one_instance_sees_messages_posted_on_another() {
-    if !crate::helpers::external_backends() {
-        return;
-    }
+    crate::helpers::require_redis();
     let a = spawn_app().await;
     let b = crate::helpers::spawn_sibling(&a).await;
     let admin = a.account("Acme").await;
     let agent = a.agent(&admin, "Agatha").await;
     let room = room(&a, &admin.token).await;
     let mut ws = WsClient::connect(&b, "graphql-transport-ws", &agent.token).await;
-    ws.subscribe("m", MESSAGE_CREATED, json!({ "c": room.conversation_id }))
+    ws.subscribe_and_wait("m", MESSAGE_CREATED, json!({ "c": room.conversation_id }))
         .await;
     ws.subscribe(
         "p",
@@ -735,11 +735,9 @@ async fn merging_a_contact_away_closes_its_widget_sockets_within_a_second() {
 }
 
 #[tokio::test]
+#[ignore = "needs REDIS_URL (instances share events through Redis): run in the PostgreSQL + Redis pass with --include-ignored"]
 async fn a_contact_merged_away_on_one_instance_loses_its_socket_on_another() {
-    if !crate::helpers::external_backends() {
-        // Two embedded servers share no event bus; the cross-instance path needs Redis.
-        return;
-    }
+    crate::helpers::require_redis();
     let a = spawn_app().await;
     let b = crate::helpers::spawn_sibling(&a).await;
     let admin = a.account("Acme").await;
