@@ -101,6 +101,7 @@ impl App {
         imports::lease::recover(&self.state.app);
         let app = &self.state.app;
         access::spawn_invalidator(&app.bus, app.access.clone(), app.shutdown.clone());
+        app.bus.spawn_sweeper(app.shutdown.clone());
         // Wakes open websockets whose user or contact lost access, on every instance.
         ws::registry::listen(&self.state.app);
         let router = self.router();

@@ -88,8 +88,9 @@ pub struct Config {
         global = true
     )]
     pub readiness_timeout_ms: u64,
-    /// Events waiting to be published to Redis; when it is full (Redis slow or down), further
-    /// events are delivered to this instance's subscribers only.
+    /// Events waiting to be published to Redis. The publisher turns to the database's outbox
+    /// within `REDIS_TIMEOUT_MS` of Redis failing, so the queue only fills when the database is
+    /// slow too; a mutation then waits for room.
     #[arg(
         long,
         env = "PUBLISH_QUEUE_LENGTH",
@@ -97,6 +98,28 @@ pub struct Config {
         global = true
     )]
     pub publish_queue_length: usize,
+    /// Events kept per account for subscriptions resuming with `after` (at least this many;
+    /// Redis may keep a few more). 5,000 covers an hour of a busy inbox's events (about 1.4 a
+    /// second) at roughly 3 MB of Redis per account at its fullest.
+    #[arg(
+        long,
+        env = "EVENT_HISTORY_LENGTH",
+        default_value_t = 5000,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000),
+        global = true
+    )]
+    pub event_history_length: u32,
+    /// How long an event is kept for resuming subscriptions, in seconds. An hour: a laptop
+    /// closed over lunch or a train through tunnels resumes without a refetch; after longer the
+    /// client gets `HISTORY_EXPIRED` and refetches, which is cheaper than keeping more.
+    #[arg(
+        long,
+        env = "EVENT_HISTORY_TTL_SECS",
+        default_value_t = 3600,
+        value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 3600),
+        global = true
+    )]
+    pub event_history_ttl_secs: u64,
     /// Database pool size.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, global = true)]
     pub database_pool_size: u32,
@@ -298,6 +321,14 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("imports"))
     }
 
+    /// How much history each account keeps.
+    pub fn history(&self) -> crate::events::HistorySettings {
+        crate::events::HistorySettings {
+            length: self.event_history_length as usize,
+            ttl: std::time::Duration::from_secs(self.event_history_ttl_secs),
+        }
+    }
+
     /// The Redis URL, when one is configured.
     pub fn redis_url(&self) -> Option<&str> {
         self.redis_url
@@ -345,6 +376,8 @@ impl Config {
             redis_timeout_ms: 500,
             readiness_timeout_ms: 500,
             publish_queue_length: 4096,
+            event_history_length: 5000,
+            event_history_ttl_secs: 3600,
             database_pool_size: 5,
             realtime_threads: 0,
             import_dir,

@@ -37,6 +37,9 @@ pub mod code {
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     /// A websocket `subscribe` beyond `MAX_SUBSCRIPTIONS_PER_SOCKET` (`ws::connection`).
     pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
+    /// A subscription's `after` position is older than the history kept (or of a history that
+    /// was lost): refetch by query, then subscribe without `after` (`realtime::gate`).
+    pub const HISTORY_EXPIRED: &str = "HISTORY_EXPIRED";
 
     // HTTP-level codes: the request was refused before it reached the executor (src/http.rs);
     // each goes with the HTTP status of the same name.
@@ -75,6 +78,10 @@ pub enum AppError {
         key: String,
         message: String,
     },
+    /// The events after a subscription's `after` position are no longer kept.
+    HistoryExpired,
+    /// A dependency (the event history on Redis) did not answer in time; retry later.
+    Unavailable(&'static str),
     /// Anything the client did not cause: logged with its cause, censored for clients. Shared,
     /// because async-graphql clones a field's error when it resolves it.
     Internal(Arc<anyhow::Error>),
@@ -127,6 +134,10 @@ impl AppError {
             Self::BadInput { message, .. }
             | Self::Conflict { message, .. }
             | Self::InvalidFilter { message, .. } => message.clone(),
+            Self::HistoryExpired => "the events after this position are no longer kept; \
+                 refetch by query, then subscribe without `after`"
+                .to_owned(),
+            Self::Unavailable(what) => format!("{what} is unavailable; try again"),
             Self::Internal(_) => "Internal server error".to_owned(),
         }
     }
@@ -139,6 +150,8 @@ impl AppError {
             Self::NotFound(_) => code::NOT_FOUND,
             Self::BadInput { .. } | Self::InvalidFilter { .. } => code::BAD_USER_INPUT,
             Self::Conflict { .. } => code::CONFLICT,
+            Self::HistoryExpired => code::HISTORY_EXPIRED,
+            Self::Unavailable(_) => code::SERVICE_UNAVAILABLE,
             Self::Internal(_) => code::INTERNAL_SERVER_ERROR,
         }
     }
@@ -223,6 +236,11 @@ mod tests {
         assert_eq!(
             code_of(&ext(AppError::conflict("email", "taken"))),
             "CONFLICT"
+        );
+        assert_eq!(code_of(&ext(AppError::HistoryExpired)), "HISTORY_EXPIRED");
+        assert_eq!(
+            code_of(&ext(AppError::Unavailable("the event history"))),
+            "SERVICE_UNAVAILABLE"
         );
     }
 

@@ -14,7 +14,7 @@ use crate::{
     auth::{cache::AccessCache, jwt::JwtKeys},
     config::Config,
     db,
-    events::{self, EventBus},
+    events::{self, EventBus, outbox::Outbox},
     loaders::{self, DbLoader},
     presence::store::PresenceStore,
     telemetry::Metrics,
@@ -59,21 +59,28 @@ impl AppState {
                     timeout: Duration::from_millis(config.redis_timeout_ms),
                     queue: config.publish_queue_length,
                 };
-                let (conn, pushes) = events::connect_redis(redis_url, settings.timeout).await?;
+                let (subscriber, pushes) =
+                    events::connect_redis(redis_url, settings.timeout).await?;
+                // Commands (history, presence, readiness) on a connection of their own.
+                let commands = events::connect_redis_commands(redis_url, settings.timeout).await?;
                 let bus = EventBus::redis(
-                    conn,
+                    subscriber,
+                    commands.clone(),
                     pushes,
                     &config.redis_prefix,
                     settings,
+                    config.history(),
+                    Outbox::new(db.clone()),
                     metrics.clone(),
                     shutdown.clone(),
                 )
                 .await?;
-                // Commands (presence, readiness) on a connection of their own.
-                let commands = events::connect_redis_commands(redis_url, settings.timeout).await?;
                 (bus, Some(commands))
             }
-            None => (EventBus::in_process(metrics.clone()), None),
+            None => (
+                EventBus::in_process(config.history(), metrics.clone()),
+                None,
+            ),
         };
         let (secret, development) = config.jwt_secret();
         if development {

@@ -56,6 +56,10 @@ pub struct Metrics {
     pub websocket_operations: Gauge,
     pub events_published: Counter,
     pub events_received: Counter,
+    /// Subscriptions that fell behind the bus and caught up from the history.
+    pub subscriber_catch_ups: Counter,
+    /// Events a subscription read from the history (resume or catch-up).
+    pub events_replayed: Counter,
     pub db_statements: Counter,
     pub db_statement_errors: Counter,
     pub db_duration: Histogram,
@@ -108,6 +112,18 @@ impl Metrics {
             "Events received from the bus and fanned out locally",
             events_received.clone(),
         );
+        let subscriber_catch_ups = Counter::default();
+        registry.register(
+            "subscriber_catch_ups",
+            "Subscriptions that fell behind the bus and caught up from the history",
+            subscriber_catch_ups.clone(),
+        );
+        let events_replayed = Counter::default();
+        registry.register(
+            "events_replayed",
+            "Events subscriptions read from the history (resume or catch-up)",
+            events_replayed.clone(),
+        );
         let db_statements = Counter::default();
         registry.register(
             "db_statements",
@@ -137,6 +153,8 @@ impl Metrics {
             websocket_operations,
             events_published,
             events_received,
+            subscriber_catch_ups,
+            events_replayed,
             db_statements,
             db_statement_errors,
             db_duration,

@@ -10,6 +10,7 @@ pub mod conversation_label;
 pub mod custom_attribute_definition;
 pub mod data_import;
 pub mod enums;
+pub mod event_outbox;
 pub mod inbox;
 pub mod invitation;
 pub mod label;
@@ -27,6 +28,7 @@ pub mod prelude {
     pub use super::conversation_label::Entity as ConversationLabel;
     pub use super::custom_attribute_definition::Entity as CustomAttributeDefinition;
     pub use super::data_import::Entity as DataImport;
+    pub use super::event_outbox::Entity as EventOutbox;
     pub use super::inbox::Entity as Inbox;
     pub use super::invitation::Entity as Invitation;
     pub use super::label::Entity as Label;

@@ -12,6 +12,7 @@ mod m20261121_000004_notes_attributes_imports;
 mod m20261122_000005_contact_search_indexes;
 mod m20261122_000006_contact_attribute_terms_cost;
 mod m20261201_000007_invitations;
+mod m20261204_000008_event_outbox;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_contact_search_indexes::Migration),
             Box::new(m20261122_000006_contact_attribute_terms_cost::Migration),
             Box::new(m20261201_000007_invitations::Migration),
+            Box::new(m20261204_000008_event_outbox::Migration),
         ]
     }
 }

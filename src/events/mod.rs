@@ -1,60 +1,52 @@
-//! The event bus: events are published after their transaction commits and fanned out to the
-//! subscriptions of this process.
+//! The event bus: events are published after their transaction commits, get a position in
+//! their account's stream, are kept in a bounded history, and are fanned out to the
+//! subscriptions of every instance (docs/design.md §4).
 //!
-//! Without Redis the bus is a `tokio::sync::broadcast` channel. With Redis every event is
-//! `PUBLISH`ed to one channel and comes back through this process's single subscriber
-//! connection, so every instance (this one included) sees each event exactly once, in the same
-//! order. The subscriber uses RESP3 push messages on a `ConnectionManager`, which reconnects and
-//! resubscribes by itself after a Redis restart (a bare pub/sub stream would just end).
-//!
-//! Delivery is at most once: events published while Redis is unreachable are lost, and a local
-//! subscriber that falls more than [`LOCAL_BUFFER`] events behind skips the ones it missed (the
-//! stream logs the gap and carries on). Clients should refetch after reconnecting.
+//! Embedded default: the history and the fan-out live in this process (`events/local.rs`).
+//! With Redis: a Lua script appends each event to its account's stream and publishes it on one
+//! channel, which every instance reads through its single subscriber connection
+//! (`events/redis.rs`); while Redis cannot take events they wait, in order, in the database's
+//! outbox (`events/outbox.rs`), so nothing committed is lost.
 //!
 //! Publishing never makes a request wait on Redis: [`EventBus::publish`] puts the event on a
-//! bounded queue (`PUBLISH_QUEUE_LENGTH`) that one background task per process drains in order
-//! (the one seam where events leave the process; an outbox would replace the queue here). A
-//! publish that fails or takes longer than `REDIS_TIMEOUT_MS` delivers the event to this
-//! instance's subscribers only, and for [`PUBLISH_RETRY`] afterwards the task does not try
-//! Redis, so an outage costs each event nothing; when the queue is full, the event is delivered
-//! locally at once (ahead of the queued ones) and counted. Every other Redis command (presence,
-//! readiness) is bounded by the same timeout.
+//! bounded queue (`PUBLISH_QUEUE_LENGTH`) that one task per process drains in order. Delivery
+//! to a subscription, with replay from a position and recovery of what a slow subscriber
+//! missed, is `realtime::gate`.
+//!
+//! Presence, access and typing events are not history: they carry no position, and when Redis
+//! cannot take them they reach this instance's subscribers only.
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+pub mod local;
+pub mod outbox;
+pub mod position;
+pub mod redis;
+mod scripts;
 
-use redis::{
-    AsyncCommands, PushKind, Value,
-    aio::{ConnectionManager, ConnectionManagerConfig},
-};
+use std::{ops::Deref, sync::Arc, time::Duration};
+
 use serde::{Deserialize, Serialize};
-use tokio::sync::{broadcast, mpsc};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::{broadcast, mpsc, watch};
 
+use self::{local::LocalLog, redis::RedisLog};
+pub use self::{
+    position::Position,
+    redis::{RedisSettings, connect_redis, connect_redis_commands},
+};
 use crate::telemetry::{Metrics, Throttle};
 
-/// How many events a local subscriber may fall behind before it skips.
+/// How many events a local subscriber may fall behind before it catches up from the history.
 pub const LOCAL_BUFFER: usize = 4096;
-/// After a failed publish, how long events go to local subscribers only before Redis is tried
-/// again (an outage then costs one timeout per this interval, not one per event).
-pub const PUBLISH_RETRY: Duration = Duration::from_millis(500);
-/// Longest wait between two attempts to reconnect to Redis. Short, so that readiness and
-/// events come back within about a second of Redis returning (an attempt on a closed port
-/// costs a refused connection, nothing more).
-const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(250);
 
-/// Warnings of the publisher, at most one per interval.
-static PUBLISH_WARNINGS: Throttle = Throttle::new(Duration::from_secs(10));
+/// Warnings about a full publish queue, at most one per interval.
+static QUEUE_WARNINGS: Throttle = Throttle::new(Duration::from_secs(10));
 
-/// How this process talks to Redis.
+/// How much history each account keeps (`EVENT_HISTORY_LENGTH`, `EVENT_HISTORY_TTL_SECS`).
 #[derive(Debug, Clone, Copy)]
-pub struct RedisSettings {
-    /// Longest wait for a connection or an answer (`REDIS_TIMEOUT_MS`).
-    pub timeout: Duration,
-    /// Events waiting to be published (`PUBLISH_QUEUE_LENGTH`).
-    pub queue: usize,
+pub struct HistorySettings {
+    /// Events kept per account (at least; Redis may keep a few more).
+    pub length: usize,
+    /// How long an event is kept.
+    pub ttl: Duration,
 }
 
 /// An event of one account.
@@ -155,265 +147,226 @@ pub enum Sender {
     Contact(i64),
 }
 
+/// An event with its place in its account's stream (none for events outside the history).
+#[derive(Debug)]
+pub struct Stamped {
+    pub position: Option<Position>,
+    pub event: Event,
+}
+
+impl Deref for Stamped {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
+
+impl EventPayload {
+    /// Whether the event is kept in its account's history and gets a position. Presence (a fresh
+    /// snapshot is sent on subscribe), access changes (internal) and typing (stale within
+    /// seconds) are not.
+    pub fn is_retained(&self) -> bool {
+        !matches!(
+            self,
+            Self::PresenceChanged | Self::AccessChanged { .. } | Self::Typing { .. }
+        )
+    }
+}
+
+/// Events of one account after a position.
+#[derive(Debug)]
+pub struct Page {
+    /// The account's latest position when the page was read.
+    pub head: Position,
+    /// Oldest first, consecutive, starting right after the position asked for.
+    pub events: Vec<Arc<Stamped>>,
+}
+
+impl Page {
+    fn caught_up(head: Position) -> Self {
+        Self {
+            head,
+            events: Vec::new(),
+        }
+    }
+}
+
+/// Why the history could not be read.
+#[derive(Debug)]
+pub enum HistoryError {
+    /// Some event after the position is no longer kept, or the position is of another epoch.
+    Expired,
+    /// The position is beyond the account's latest (it was not given by this server).
+    Unknown,
+    /// Redis did not answer in time.
+    Unavailable,
+}
+
+impl From<HistoryError> for crate::error::AppError {
+    fn from(err: HistoryError) -> Self {
+        match err {
+            HistoryError::Expired => Self::HistoryExpired,
+            HistoryError::Unknown => {
+                Self::bad_input("after", "after: a position this server never gave")
+            }
+            HistoryError::Unavailable => Self::Unavailable("the event history"),
+        }
+    }
+}
+
 /// Publishes events and hands out subscriptions to them.
 #[derive(Clone)]
 pub struct EventBus {
-    local: broadcast::Sender<Arc<Event>>,
-    redis: Option<RedisBus>,
+    local: broadcast::Sender<Arc<Stamped>>,
+    backend: Backend,
+    /// Bumped when events may have been missed without a gap showing (Redis reconnected).
+    resync: Arc<watch::Sender<u64>>,
     metrics: Arc<Metrics>,
 }
 
 #[derive(Clone)]
-struct RedisBus {
-    conn: ConnectionManager,
-    /// Events on their way to the publisher task.
-    queue: mpsc::Sender<Arc<Event>>,
-    timeout: Duration,
+enum Backend {
+    InProcess(Arc<LocalLog>),
+    Redis {
+        log: RedisLog,
+        /// Events on their way to the publisher task.
+        queue: mpsc::Sender<Event>,
+    },
 }
 
 impl EventBus {
     /// A bus inside this process only.
-    pub fn in_process(metrics: Arc<Metrics>) -> Self {
+    pub fn in_process(history: HistorySettings, metrics: Arc<Metrics>) -> Self {
         let (local, _) = broadcast::channel(LOCAL_BUFFER);
         Self {
             local,
-            redis: None,
+            backend: Backend::InProcess(Arc::new(LocalLog::new(history))),
+            resync: Arc::new(watch::Sender::new(0)),
             metrics,
         }
     }
 
-    /// A bus over Redis pub/sub, with this process's one subscriber connection.
+    /// A bus over Redis: `subscriber` receives the channel's events (its pushes arrive on
+    /// `pushes`), `commands` reads and appends the histories, `outbox` keeps what Redis cannot
+    /// take.
+    #[allow(clippy::too_many_arguments)]
     pub async fn redis(
-        conn: ConnectionManager,
-        mut pushes: mpsc::UnboundedReceiver<redis::PushInfo>,
+        subscriber: ::redis::aio::ConnectionManager,
+        commands: ::redis::aio::ConnectionManager,
+        pushes: mpsc::UnboundedReceiver<::redis::PushInfo>,
         prefix: &str,
         settings: RedisSettings,
+        history: HistorySettings,
+        outbox: outbox::Outbox,
         metrics: Arc<Metrics>,
-        shutdown: CancellationToken,
+        shutdown: tokio_util::sync::CancellationToken,
     ) -> anyhow::Result<Self> {
-        let channel = format!("{prefix}:events");
-        let mut bus = Self::in_process(metrics);
-        let mut subscriber = conn.clone();
-        subscriber.subscribe(&channel).await?;
-        let (queue, queued) = mpsc::channel(settings.queue.max(1));
-        tokio::spawn(publisher(
-            Publisher {
-                conn: conn.clone(),
-                channel,
-                local: bus.local.clone(),
-                timeout: settings.timeout,
+        let (local, _) = broadcast::channel(LOCAL_BUFFER);
+        let resync = Arc::new(watch::Sender::new(0));
+        let started = redis::start(
+            subscriber,
+            commands,
+            pushes,
+            prefix,
+            settings,
+            history,
+            outbox,
+            local.clone(),
+            resync.clone(),
+            metrics.clone(),
+            shutdown,
+        )
+        .await?;
+        Ok(Self {
+            local,
+            backend: Backend::Redis {
+                log: started.log,
+                queue: started.queue,
             },
-            queued,
-        ));
-        bus.redis = Some(RedisBus {
-            conn: conn.clone(),
-            queue,
-            timeout: settings.timeout,
-        });
-
-        let local = bus.local.clone();
-        let metrics = bus.metrics.clone();
-        tokio::spawn(async move {
-            loop {
-                let push = tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    push = pushes.recv() => match push { Some(push) => push, None => break },
-                };
-                match push.kind {
-                    PushKind::Message => {
-                        if let Some(event) = decode_message(&push.data) {
-                            metrics.events_received.inc();
-                            // No local subscriber is not an error.
-                            let _ = local.send(Arc::new(event));
-                        }
-                    }
-                    PushKind::Disconnection => {
-                        tracing::warn!("redis connection lost; reconnecting");
-                        tokio::spawn(reconnect(conn.clone(), settings.timeout, shutdown.clone()));
-                    }
-                    _ => {}
-                }
-            }
-        });
-        Ok(bus)
+            resync,
+            metrics,
+        })
     }
 
     /// Publishes an event. Call it only after the transaction that caused it has committed.
-    /// Never waits on Redis (see the module documentation for what happens when it is down).
+    /// Never waits on Redis (see the module documentation).
     pub async fn publish(&self, event: Event) {
         self.metrics.events_published.inc();
-        let event = Arc::new(event);
-        let Some(redis) = &self.redis else {
-            // No local subscriber is not an error.
-            let _ = self.local.send(event);
-            return;
-        };
-        match redis.queue.try_send(event) {
-            Ok(()) => {}
-            Err(
-                mpsc::error::TrySendError::Full(event) | mpsc::error::TrySendError::Closed(event),
-            ) => {
-                if let Some(suppressed) = PUBLISH_WARNINGS.allow() {
-                    tracing::warn!(
-                        suppressed,
-                        "the redis publish queue is full; delivering events locally"
-                    );
+        match &self.backend {
+            Backend::InProcess(log) => log.publish(event, &self.local),
+            Backend::Redis { queue, .. } => match queue.try_send(event) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(event)) => {
+                    // The publisher spends at most REDIS_TIMEOUT_MS on an event before it turns
+                    // to the outbox, so the queue drains at database speed at worst: wait for
+                    // room rather than drop or reorder the event.
+                    if let Some(suppressed) = QUEUE_WARNINGS.allow() {
+                        tracing::warn!(suppressed, "the event publish queue is full; waiting");
+                    }
+                    let _ = queue.send(event).await;
                 }
-                let _ = self.local.send(event);
-            }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    tracing::error!("the event publisher has stopped; event dropped");
+                }
+            },
         }
     }
 
     /// A receiver of every event this process sees, from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Stamped>> {
         self.local.subscribe()
+    }
+
+    /// Changes when subscriptions should look for events they may have missed.
+    pub fn resyncs(&self) -> watch::Receiver<u64> {
+        self.resync.subscribe()
+    }
+
+    /// The account's latest position.
+    pub async fn head(&self, account_id: i64) -> Result<Position, HistoryError> {
+        match &self.backend {
+            Backend::InProcess(log) => Ok(log.head(account_id)),
+            Backend::Redis { log, .. } => log.head(account_id).await,
+        }
+    }
+
+    /// Up to `limit` events of the position's account after it.
+    pub async fn read(&self, after: &Position, limit: usize) -> Result<Page, HistoryError> {
+        match &self.backend {
+            Backend::InProcess(log) => log.read(after, limit),
+            Backend::Redis { log, .. } => log.read(after, limit).await,
+        }
+    }
+
+    /// Drops the expired events of idle accounts once a minute until `shutdown` (the embedded
+    /// history trims an account only when it publishes or is read; Redis expires its own).
+    pub fn spawn_sweeper(&self, shutdown: tokio_util::sync::CancellationToken) {
+        let Backend::InProcess(log) = &self.backend else {
+            return;
+        };
+        let log = Arc::downgrade(log);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    _ = every.tick() => match log.upgrade() {
+                        Some(log) => log.sweep(),
+                        None => return,
+                    },
+                }
+            }
+        });
     }
 
     /// Whether the bus's backend answers within `REDIS_TIMEOUT_MS` (always true in process).
     pub async fn is_ready(&self) -> bool {
-        match &self.redis {
-            None => true,
-            Some(redis) => ping(&redis.conn, redis.timeout).await,
+        match &self.backend {
+            Backend::InProcess(_) => true,
+            Backend::Redis { log, .. } => log.is_ready().await,
         }
     }
-}
-
-/// What the publisher task needs.
-struct Publisher {
-    conn: ConnectionManager,
-    channel: String,
-    /// This instance's subscribers, who get an event Redis did not take.
-    local: broadcast::Sender<Arc<Event>>,
-    timeout: Duration,
-}
-
-/// Drains the publish queue in order until every sender is gone (the bus dropped).
-async fn publisher(publisher: Publisher, mut queued: mpsc::Receiver<Arc<Event>>) {
-    // While set and in the future, Redis is not tried: it just failed.
-    let mut resting_until: Option<Instant> = None;
-    while let Some(event) = queued.recv().await {
-        if resting_until.is_some_and(|until| Instant::now() < until) {
-            let _ = publisher.local.send(event);
-            continue;
-        }
-        let payload = match serde_json::to_string(&*event) {
-            Ok(payload) => payload,
-            Err(err) => {
-                tracing::error!(error = %err, "event serialisation failed");
-                let _ = publisher.local.send(event);
-                continue;
-            }
-        };
-        let mut conn = publisher.conn.clone();
-        let sent = tokio::time::timeout(
-            publisher.timeout,
-            conn.publish::<_, _, ()>(&publisher.channel, payload),
-        )
-        .await;
-        match sent {
-            Ok(Ok(())) => {
-                if resting_until.take().is_some() {
-                    tracing::info!("redis publishing resumed");
-                }
-            }
-            // Degrade to this instance's subscribers rather than drop the event. (A publish
-            // that timed out may still reach Redis later; local subscribers then see it twice.)
-            failed => {
-                if resting_until.is_none()
-                    && let Some(suppressed) = PUBLISH_WARNINGS.allow()
-                {
-                    let error = match failed {
-                        Ok(Err(err)) => err.to_string(),
-                        _ => format!("no answer within {:?}", publisher.timeout),
-                    };
-                    tracing::warn!(%error, suppressed, "redis publish failed; delivering locally");
-                }
-                resting_until = Some(Instant::now() + PUBLISH_RETRY);
-                let _ = publisher.local.send(event);
-            }
-        }
-    }
-}
-
-/// Whether Redis answers a PING on `conn` within `timeout`.
-async fn ping(conn: &ConnectionManager, timeout: Duration) -> bool {
-    let mut conn = conn.clone();
-    matches!(
-        tokio::time::timeout(timeout, redis::cmd("PING").query_async::<String>(&mut conn)).await,
-        Ok(Ok(_))
-    )
-}
-
-fn decode_message(data: &[Value]) -> Option<Event> {
-    let Some(Value::BulkString(payload)) = data.get(1) else {
-        return None;
-    };
-    serde_json::from_slice(payload)
-        .inspect_err(|err| tracing::warn!(error = %err, "undecodable event on the bus"))
-        .ok()
-}
-
-/// Nudges the connection manager until it has reconnected (it reconnects on a failed command
-/// and then resubscribes by itself).
-async fn reconnect(conn: ConnectionManager, timeout: Duration, shutdown: CancellationToken) {
-    let mut delay = Duration::from_millis(50);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(delay) => {}
-        }
-        if ping(&conn, timeout).await {
-            tracing::info!("redis connection restored");
-            return;
-        }
-        delay = (delay * 2).min(RECONNECT_MAX_DELAY);
-    }
-}
-
-/// Opens a RESP3 connection manager whose push messages (pub/sub) go to the returned receiver.
-pub async fn connect_redis(
-    url: &str,
-    timeout: Duration,
-) -> anyhow::Result<(ConnectionManager, mpsc::UnboundedReceiver<redis::PushInfo>)> {
-    let url = if url.contains("protocol=") {
-        url.to_owned()
-    } else if url.contains('?') {
-        format!("{url}&protocol=resp3")
-    } else {
-        format!("{url}?protocol=resp3")
-    };
-    let client = redis::Client::open(url)?;
-    let (tx, rx) = mpsc::unbounded_channel();
-    let config = manager_config(timeout)
-        .set_push_sender(tx)
-        .set_automatic_resubscription();
-    let conn = client.get_connection_manager_with_config(config).await?;
-    Ok((conn, rx))
-}
-
-/// Opens the connection manager for commands (presence, readiness). Not the subscriber's
-/// connection: Redis counts every reply on a subscribed connection against its pub/sub output
-/// limit (32 MiB by default, `client-output-buffer-limit pubsub`), and disconnects it when
-/// replies pile up there — which read presence sets of thousands of people did.
-pub async fn connect_redis_commands(
-    url: &str,
-    timeout: Duration,
-) -> anyhow::Result<ConnectionManager> {
-    let client = redis::Client::open(url)?;
-    Ok(client
-        .get_connection_manager_with_config(manager_config(timeout))
-        .await?)
-}
-
-/// Timeouts and reconnect back-off of both Redis connections. The manager's own timeouts
-/// bound one attempt; a command issued while it reconnects waits for the whole reconnection
-/// (retries with back-off), which is why callers also bound each command by `timeout`.
-fn manager_config(timeout: Duration) -> ConnectionManagerConfig {
-    ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(timeout))
-        .set_min_delay(Duration::from_millis(50))
-        .set_max_delay(RECONNECT_MAX_DELAY)
 }
 
 #[cfg(test)]
@@ -429,22 +382,35 @@ mod tests {
         };
         let json = serde_json::to_string(&event).unwrap();
         assert_eq!(json, r#"{"account_id":4,"type":"presence_changed"}"#);
-        let data = vec![
-            Value::BulkString(b"ch".to_vec()),
-            Value::BulkString(json.into_bytes()),
-        ];
-        assert_eq!(decode_message(&data), Some(event));
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), event);
     }
 
     #[tokio::test]
-    async fn in_process_bus_delivers_to_subscribers() {
-        let bus = EventBus::in_process(Metrics::new());
+    async fn in_process_bus_positions_retained_events() {
+        let history = HistorySettings {
+            length: 10,
+            ttl: Duration::from_secs(60),
+        };
+        let bus = EventBus::in_process(history, Metrics::new());
         let mut rx = bus.subscribe();
         bus.publish(Event {
             account_id: 1,
             payload: EventPayload::PresenceChanged,
         })
         .await;
-        assert_eq!(rx.recv().await.unwrap().account_id, 1);
+        let presence = rx.recv().await.unwrap();
+        assert_eq!(presence.account_id, 1);
+        assert_eq!(presence.position, None);
+        bus.publish(Event {
+            account_id: 1,
+            payload: EventPayload::ContactChanged {
+                kind: ContactChange::Created,
+                contact_id: 3,
+            },
+        })
+        .await;
+        let contact = rx.recv().await.unwrap();
+        assert_eq!(contact.position.as_ref().unwrap().offset, 1);
+        assert_eq!(bus.head(1).await.unwrap().offset, 1);
     }
 }

@@ -4,8 +4,7 @@ use std::{io::Seek, time::Duration};
 
 use async_graphql::{Context, ID, Object, Subscription, Upload};
 use entity::{data_import, enums::ImportStatus};
-use futures_util::Stream;
-use tokio::sync::broadcast::error::RecvError;
+use futures_util::{Stream, StreamExt};
 
 use super::{
     files, repo,
@@ -13,15 +12,17 @@ use super::{
     types::{DataImport, is_finished},
 };
 use crate::{
-    auth::guard::RoleGuard,
+    auth::{guard::RoleGuard, viewer::Viewer},
     context::ContextExt,
     error::{AppError, AppResult},
     events::EventPayload,
     ids::parse_id,
+    realtime::gate::{feed, keep},
 };
 
-/// How often a progress subscription re-reads the import when no event came (events are at
-/// most once: one lost to a Redis reconnect must not leave the subscriber waiting forever).
+/// How often a progress subscription re-reads the import when no event came: a subscription
+/// resumed after the import's last change ends at the next re-read, and an import whose
+/// worker died shows the recovery's state.
 const REREAD: Duration = Duration::from_secs(5);
 
 /// Import queries.
@@ -129,48 +130,55 @@ pub struct ImportSubscription;
 #[Subscription]
 impl ImportSubscription {
     /// The progress of a CSV import (administrators): its current state first, then every
-    /// change; the stream ends once the import is COMPLETED or FAILED.
+    /// change; the stream ends once the import is COMPLETED or FAILED. Resuming with `after`
+    /// replays the changes after it instead of the current state.
     #[graphql(guard = "RoleGuard::Administrator")]
     async fn data_import_progress(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-    ) -> Result<impl Stream<Item = DataImport> + use<>, AppError> {
+        #[graphql(desc = "The import.")] id: ID,
+        #[graphql(
+            desc = "A position received earlier (`extensions.position`): the changes after it come first, in order, then live ones; HISTORY_EXPIRED if they are no longer kept."
+        )]
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = AppResult<DataImport>> + use<>, AppError> {
         let viewer = ctx.admin()?;
         let id = parse_id("id", &id)?;
         let state = ctx.shared_state()?;
-        // Subscribed before reading, so no change falls between the read and the stream.
-        let mut events = state.bus.subscribe();
+        // Listening before reading, so no change falls between the read and the stream.
+        let gate = feed(ctx, Viewer::User(viewer), after.as_deref()).await?;
         let reread = move |state: std::sync::Arc<crate::state::AppState>| async move {
             repo::find(&state.db, viewer.account_id, id).await
         };
-        let mut last = reread(state.clone())
+        let current = reread(state.clone())
             .await?
             .ok_or(AppError::NotFound("data import"))?;
+        let resuming = after.is_some();
+        let mut changes = Box::pin(keep(gate.into_stream(), move |delivery| {
+            match &delivery.event.payload {
+                EventPayload::DataImportProgress { data_import } if data_import.id == id => {
+                    Some((**data_import).clone())
+                }
+                _ => None,
+            }
+        }));
         Ok(async_stream::stream! {
-            yield DataImport(last.clone());
+            let mut last = None;
+            if !resuming {
+                yield Ok(DataImport(current.clone()));
+                last = Some(current);
+            }
             let mut ticks = tokio::time::interval(REREAD);
             ticks.tick().await;
-            while !is_finished(&last) {
+            while !last.as_ref().is_some_and(is_finished) {
                 let next = tokio::select! {
-                    event = events.recv() => match event {
-                        Ok(event) => match &event.payload {
-                            EventPayload::DataImportProgress { data_import }
-                                if data_import.id == id && event.account_id == viewer.account_id =>
-                            {
-                                Some((**data_import).clone())
-                            }
-                            _ => None,
-                        },
-                        Err(RecvError::Lagged(skipped)) => {
-                            tracing::warn!(skipped, "import progress subscriber lagged");
-                            match reread(state.clone()).await {
-                                Ok(Some(import)) => Some(import),
-                                Ok(None) => break,
-                                Err(_) => None,
-                            }
+                    change = changes.next() => match change {
+                        Some(Ok(import)) => Some(import),
+                        Some(Err(err)) => {
+                            yield Err(err);
+                            break;
                         }
-                        Err(RecvError::Closed) => break,
+                        None => break,
                     },
                     _ = ticks.tick() => match reread(state.clone()).await {
                         Ok(Some(import)) => Some(import),
@@ -182,9 +190,9 @@ impl ImportSubscription {
                         }
                     },
                 };
-                if let Some(next) = next.filter(|next| is_news(&last, next)) {
-                    last = next;
-                    yield DataImport(last.clone());
+                if let Some(next) = next.filter(|next| last.as_ref().is_none_or(|last| is_news(last, next))) {
+                    yield Ok(DataImport(next.clone()));
+                    last = Some(next);
                 }
             }
         })

@@ -3,15 +3,15 @@
 use std::time::Duration;
 
 use async_graphql::{Context, Subscription};
-use futures_util::Stream;
-use tokio::sync::broadcast::error::RecvError;
+use futures_util::{Stream, StreamExt};
 
 use super::{snapshot, types::PresenceUpdate};
 use crate::{
     auth::viewer::Viewer,
     context::ContextExt,
     error::{AppError, AppResult},
-    events::EventPayload,
+    events::{EventPayload, Position},
+    realtime::gate::feed,
 };
 
 /// Changes arriving within this window are sent as one snapshot.
@@ -30,13 +30,20 @@ impl PresenceSubscription {
     async fn presence_updated(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = AppResult<PresenceUpdate>>, AppError> {
+        #[graphql(
+            desc = "Accepted like every subscription's `after`; presence is not history, so a fresh snapshot comes first whatever it is."
+        )]
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = AppResult<PresenceUpdate>> + use<>, AppError> {
         let viewer = ctx.viewer()?;
         let state = ctx.shared_state()?;
         let account_id = viewer.account_id();
         let include_contacts = matches!(viewer, Viewer::User(_));
-        // Subscribe before reading the snapshot so no change between the two is missed.
-        let mut events = state.bus.subscribe();
+        if let Some(after) = &after {
+            Position::parse(after, account_id)?;
+        }
+        // Listen before reading the snapshot so no change between the two is missed.
+        let mut events = Box::pin(feed(ctx, viewer, None).await?.into_stream());
         Ok(async_stream::stream! {
             let mut last = None;
             let mut recheck = tokio::time::interval(RECHECK);
@@ -58,18 +65,17 @@ impl PresenceSubscription {
                 loop {
                     tokio::select! {
                         _ = recheck.tick() => break,
-                        event = events.recv() => match event {
-                            Ok(event) if event.account_id == account_id
-                                && event.payload == EventPayload::PresenceChanged => {
+                        delivery = events.next() => match delivery {
+                            Some(Ok(delivery)) if delivery.event.payload == EventPayload::PresenceChanged => {
                                 tokio::time::sleep(DEBOUNCE).await;
                                 break;
                             }
-                            Ok(_) => {}
-                            Err(RecvError::Lagged(skipped)) => {
-                                tracing::warn!(skipped, "presence subscriber lagged; resending snapshot");
-                                break;
+                            Some(Ok(_)) => {}
+                            Some(Err(err)) => {
+                                yield Err(err);
+                                return;
                             }
-                            Err(RecvError::Closed) => return,
+                            None => return,
                         },
                     }
                 }

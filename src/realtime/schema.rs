@@ -1,16 +1,21 @@
 //! Subscriptions of the realtime gateway (docs/design.md §3).
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Json, SimpleObject, Subscription};
 use futures_util::{Stream, StreamExt, future};
 use serde_json::Value;
 
-use super::{events_for, room};
+use super::{
+    gate::{Delivery, feed, keep},
+    room,
+};
 use crate::{
     auth::viewer::Viewer,
     context::ContextExt,
     conversations::types::Conversation,
     error::{AppError, AppResult},
-    events::EventPayload,
+    events::{Event, EventPayload, Stamped},
     ids::parse_id,
     messages::types::{Message, TypingEvent},
 };
@@ -22,6 +27,9 @@ pub struct RoomEvent {
     pub event: String,
     /// The payload, shaped as Chatwoot's `push_event_data`.
     pub data: Json<Value>,
+    /// Where this event is in the account's stream: subscribe again with it as `after` to
+    /// receive what follows. Presence and typing events carry the latest position before them.
+    pub position: String,
 }
 
 fn optional_id(field: &str, id: Option<&ID>) -> AppResult<Option<i64>> {
@@ -38,19 +46,24 @@ impl RealtimeSubscription {
     async fn conversation_created(
         &self,
         ctx: &Context<'_>,
-        inbox_id: Option<ID>,
-    ) -> Result<impl Stream<Item = Conversation> + use<>, AppError> {
+        #[graphql(desc = "Only this inbox's.")] inbox_id: Option<ID>,
+        #[graphql(
+            desc = "A position received earlier (`RoomEvent.position`, `extensions.position`): the events after it come first, in order, then live ones; HISTORY_EXPIRED if they are no longer kept."
+        )]
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = AppResult<Conversation>> + use<>, AppError> {
         let viewer = ctx.viewer()?;
         let inbox_id = optional_id("inboxId", inbox_id.as_ref())?;
-        Ok(events_for(ctx.state()?, viewer).filter_map(move |event| {
-            future::ready(match &event.payload {
+        let gate = feed(ctx, viewer, after.as_deref()).await?;
+        Ok(keep(gate.into_stream(), move |delivery| {
+            match &delivery.event.payload {
                 EventPayload::ConversationCreated { conversation }
                     if inbox_id.is_none_or(|id| id == conversation.inbox_id) =>
                 {
                     Some(Conversation((**conversation).clone()))
                 }
                 _ => None,
-            })
+            }
         }))
     }
 
@@ -58,19 +71,24 @@ impl RealtimeSubscription {
     async fn conversation_status_changed(
         &self,
         ctx: &Context<'_>,
-        conversation_id: Option<ID>,
-    ) -> Result<impl Stream<Item = Conversation> + use<>, AppError> {
+        #[graphql(desc = "Only this conversation's.")] conversation_id: Option<ID>,
+        #[graphql(
+            desc = "A position received earlier (`RoomEvent.position`, `extensions.position`): the events after it come first, in order, then live ones; HISTORY_EXPIRED if they are no longer kept."
+        )]
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = AppResult<Conversation>> + use<>, AppError> {
         let viewer = ctx.viewer()?;
         let conversation_id = optional_id("conversationId", conversation_id.as_ref())?;
-        Ok(events_for(ctx.state()?, viewer).filter_map(move |event| {
-            future::ready(match &event.payload {
+        let gate = feed(ctx, viewer, after.as_deref()).await?;
+        Ok(keep(gate.into_stream(), move |delivery| {
+            match &delivery.event.payload {
                 EventPayload::ConversationStatusChanged { conversation }
                     if conversation_id.is_none_or(|id| id == conversation.id) =>
                 {
                     Some(Conversation((**conversation).clone()))
                 }
                 _ => None,
-            })
+            }
         }))
     }
 
@@ -78,22 +96,25 @@ impl RealtimeSubscription {
     async fn conversation_updated(
         &self,
         ctx: &Context<'_>,
-        conversation_id: Option<ID>,
-    ) -> Result<impl Stream<Item = Conversation> + use<>, AppError> {
+        #[graphql(desc = "Only this conversation's.")] conversation_id: Option<ID>,
+        #[graphql(
+            desc = "A position received earlier (`RoomEvent.position`, `extensions.position`): the events after it come first, in order, then live ones; HISTORY_EXPIRED if they are no longer kept."
+        )]
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = AppResult<Conversation>> + use<>, AppError> {
         let viewer = ctx.member()?;
         let conversation_id = optional_id("conversationId", conversation_id.as_ref())?;
-        Ok(
-            events_for(ctx.state()?, Viewer::User(viewer)).filter_map(move |event| {
-                future::ready(match &event.payload {
-                    EventPayload::ConversationUpdated { conversation, .. }
-                        if conversation_id.is_none_or(|id| id == conversation.id) =>
-                    {
-                        Some(Conversation((**conversation).clone()))
-                    }
-                    _ => None,
-                })
-            }),
-        )
+        let gate = feed(ctx, Viewer::User(viewer), after.as_deref()).await?;
+        Ok(keep(gate.into_stream(), move |delivery| {
+            match &delivery.event.payload {
+                EventPayload::ConversationUpdated { conversation, .. }
+                    if conversation_id.is_none_or(|id| id == conversation.id) =>
+                {
+                    Some(Conversation((**conversation).clone()))
+                }
+                _ => None,
+            }
+        }))
     }
 
     /// Messages created in the account (optionally in one conversation or inbox). Contacts
@@ -101,14 +122,19 @@ impl RealtimeSubscription {
     async fn message_created(
         &self,
         ctx: &Context<'_>,
-        conversation_id: Option<ID>,
-        inbox_id: Option<ID>,
-    ) -> Result<impl Stream<Item = Message> + use<>, AppError> {
+        #[graphql(desc = "Only this conversation's.")] conversation_id: Option<ID>,
+        #[graphql(desc = "Only this inbox's.")] inbox_id: Option<ID>,
+        #[graphql(
+            desc = "A position received earlier (`RoomEvent.position`, `extensions.position`): the events after it come first, in order, then live ones; HISTORY_EXPIRED if they are no longer kept."
+        )]
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = AppResult<Message>> + use<>, AppError> {
         let viewer = ctx.viewer()?;
         let conversation_id = optional_id("conversationId", conversation_id.as_ref())?;
         let inbox_id = optional_id("inboxId", inbox_id.as_ref())?;
-        Ok(events_for(ctx.state()?, viewer).filter_map(move |event| {
-            future::ready(match &event.payload {
+        let gate = feed(ctx, viewer, after.as_deref()).await?;
+        Ok(keep(gate.into_stream(), move |delivery| {
+            match &delivery.event.payload {
                 EventPayload::MessageCreated { message, .. }
                     if conversation_id.is_none_or(|id| id == message.conversation_id)
                         && inbox_id.is_none_or(|id| id == message.inbox_id) =>
@@ -116,7 +142,7 @@ impl RealtimeSubscription {
                     Some(Message((**message).clone()))
                 }
                 _ => None,
-            })
+            }
         }))
     }
 
@@ -124,19 +150,24 @@ impl RealtimeSubscription {
     async fn message_updated(
         &self,
         ctx: &Context<'_>,
-        conversation_id: Option<ID>,
-    ) -> Result<impl Stream<Item = Message> + use<>, AppError> {
+        #[graphql(desc = "Only this conversation's.")] conversation_id: Option<ID>,
+        #[graphql(
+            desc = "A position received earlier (`RoomEvent.position`, `extensions.position`): the events after it come first, in order, then live ones; HISTORY_EXPIRED if they are no longer kept."
+        )]
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = AppResult<Message>> + use<>, AppError> {
         let viewer = ctx.viewer()?;
         let conversation_id = optional_id("conversationId", conversation_id.as_ref())?;
-        Ok(events_for(ctx.state()?, viewer).filter_map(move |event| {
-            future::ready(match &event.payload {
+        let gate = feed(ctx, viewer, after.as_deref()).await?;
+        Ok(keep(gate.into_stream(), move |delivery| {
+            match &delivery.event.payload {
                 EventPayload::MessageUpdated { message, .. }
                     if conversation_id.is_none_or(|id| id == message.conversation_id) =>
                 {
                     Some(Message((**message).clone()))
                 }
                 _ => None,
-            })
+            }
         }))
     }
 
@@ -145,14 +176,18 @@ impl RealtimeSubscription {
     async fn typing_status_changed(
         &self,
         ctx: &Context<'_>,
-        conversation_id: ID,
-    ) -> Result<impl Stream<Item = TypingEvent> + use<>, AppError> {
+        #[graphql(desc = "The conversation.")] conversation_id: ID,
+        #[graphql(
+            desc = "A position received earlier (`RoomEvent.position`, `extensions.position`): the events after it come first, in order, then live ones; HISTORY_EXPIRED if they are no longer kept."
+        )]
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = AppResult<TypingEvent>> + use<>, AppError> {
         let viewer = ctx.viewer()?;
         let conversation_id = parse_id("conversationId", &conversation_id)?;
-        Ok(events_for(ctx.state()?, viewer).filter_map(move |event| {
-            future::ready(
-                TypingEvent::from_event(&event).filter(|t| t.conversation_id == conversation_id),
-            )
+        let gate = feed(ctx, viewer, after.as_deref()).await?;
+        Ok(keep(gate.into_stream(), move |delivery| {
+            TypingEvent::from_event(&delivery.event)
+                .filter(|t| t.conversation_id == conversation_id)
         }))
     }
 
@@ -162,25 +197,44 @@ impl RealtimeSubscription {
     async fn room_events(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = RoomEvent> + use<>, AppError> {
+        #[graphql(
+            desc = "A position received earlier (`RoomEvent.position`, `extensions.position`): the events after it come first, in order, then live ones; HISTORY_EXPIRED if they are no longer kept."
+        )]
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = AppResult<RoomEvent>> + use<>, AppError> {
         let viewer = ctx.viewer()?;
         let state = ctx.shared_state()?;
         let include_contacts = matches!(viewer, Viewer::User(_));
-        let account_id = viewer.account_id();
-        let events = events_for(&state, viewer);
-        let first = crate::events::Event {
-            account_id,
-            payload: EventPayload::PresenceChanged,
+        let gate = feed(ctx, viewer, after.as_deref()).await?;
+        let presence = Delivery {
+            event: Arc::new(Stamped {
+                position: None,
+                event: Event {
+                    account_id: viewer.account_id(),
+                    payload: EventPayload::PresenceChanged,
+                },
+            }),
+            position: Some(gate.position().clone()),
         };
-        let initial = futures_util::stream::once(future::ready(std::sync::Arc::new(first)));
-        Ok(initial.chain(events).filter_map(move |event| {
+        let deliveries =
+            futures_util::stream::once(future::ready(Ok(presence))).chain(gate.into_stream());
+        Ok(deliveries.filter_map(move |delivery| {
             let state = state.clone();
             async move {
-                match room::render(&state, &event, include_contacts).await {
-                    Ok((event, data)) => Some(RoomEvent {
+                let delivery = match delivery {
+                    Ok(delivery) => delivery,
+                    Err(err) => return Some(Err(err)),
+                };
+                match room::render(&state, &delivery.event, include_contacts).await {
+                    Ok((event, data)) => Some(Ok(RoomEvent {
                         event,
                         data: Json(data),
-                    }),
+                        position: delivery
+                            .position
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                    })),
                     Err(err) => {
                         tracing::warn!(error = ?err, "room event rendering failed");
                         None

@@ -6,7 +6,7 @@
 //! Messages are handled in order, and a `ping` is answered only once every earlier
 //! `subscribe` of the socket has started: its stream polled once, which subscribes it to the
 //! event bus (every subscription resolver subscribes before its first await; see
-//! `realtime::events_for`). Reading stops while a `pong` waits, so a client (or a test) that
+//! `realtime::gate`). Reading stops while a `pong` waits, so a client (or a test) that
 //! gets its `pong` knows that no event published from then on passes its subscriptions by.
 //!
 //! Access is re-read (`auth::access::current`) when the socket starts an operation, when the
@@ -50,6 +50,7 @@ use crate::{
     error::{AppError, code},
     http::HttpState,
     presence,
+    realtime::gate::PositionCell,
 };
 
 /// How often the socket's one timer fires: a presence heartbeat each time (the store's
@@ -420,9 +421,22 @@ impl Connection {
                 Ok(viewer) => {
                     let mut data = Data::default();
                     data.insert(Auth::Authenticated(viewer));
+                    // The gate writes the position of each event it delivers; the response it
+                    // becomes carries it as `extensions.position` (the executor resolves one
+                    // event at a time, so the cell holds this response's event).
+                    let position = PositionCell::default();
+                    data.insert(position.clone());
                     let results = executor
                         .execute_stream(request, Some(Arc::new(data)))
-                        .map(|response| Output::Next(Box::new(response)))
+                        .map(move |mut response| {
+                            if let Some(position) = position.get() {
+                                response.extensions.insert(
+                                    "position".into(),
+                                    async_graphql::Value::String(position),
+                                );
+                            }
+                            Output::Next(Box::new(response))
+                        })
                         .chain(stream::iter([Output::End]));
                     StartedOnFirstPoll::new(viewer, results.boxed()).boxed()
                 }

@@ -447,7 +447,13 @@ async fn run(args: &Args, name: &str, work: &Path) -> anyhow::Result<()> {
     );
     let importer = |bulk_sql: bool| Importer {
         db: db.clone(),
-        bus: EventBus::in_process(Metrics::new()),
+        bus: EventBus::in_process(
+            switchboard::events::HistorySettings {
+                length: 5000,
+                ttl: std::time::Duration::from_secs(3600),
+            },
+            Metrics::new(),
+        ),
         dir: work.join("imports"),
         shutdown: CancellationToken::new(),
         tuning: Tuning {
