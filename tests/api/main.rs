@@ -22,6 +22,7 @@ mod operations;
 mod outage;
 mod persisted_queries;
 mod realtime;
+mod resume;
 mod schema;
 mod sdk;
 mod websocket;

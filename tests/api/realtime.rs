@@ -183,13 +183,13 @@ async fn events_flow_again_after_redis_restarts() {
 }
 
 /// An account with an inbox, a contact with a contact inbox, and a conversation.
-struct Room {
-    conversation_id: String,
-    contact_id: serde_json::Value,
-    contact_token: String,
+pub(crate) struct Room {
+    pub conversation_id: String,
+    pub contact_id: serde_json::Value,
+    pub contact_token: String,
 }
 
-async fn room(app: &crate::helpers::TestApp, token: &str) -> Room {
+pub(crate) async fn room(app: &crate::helpers::TestApp, token: &str) -> Room {
     let inbox = app
         .data(
             Some(token),
