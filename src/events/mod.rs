@@ -1,6 +1,6 @@
 //! The event bus: events are published after their transaction commits, get a position in
 //! their account's stream, are kept in a bounded history, and are fanned out to the
-//! subscriptions of every instance (docs/design.md §4).
+//! subscriptions of every instance (docs/design.md §3).
 //!
 //! Embedded default: the history and the fan-out live in this process (`events/local.rs`).
 //! With Redis: a Lua script appends each event to its account's stream and publishes it on one

@@ -1,5 +1,5 @@
 //! The outbox: where an event waits when Redis cannot take it, so that nothing committed is
-//! lost (docs/design.md §4, "Nothing committed is lost").
+//! lost (docs/design.md §3, "Nothing committed is lost").
 //!
 //! The chosen shape is a spill, not a write on every mutation: while Redis answers, events go
 //! straight from the publish queue to Redis (no database write on the hot path). The first

@@ -1,4 +1,4 @@
-//! Positions in an account's event stream (docs/design.md §4, "Positions and resume").
+//! Positions in an account's event stream (docs/design.md §3, "Positions").
 //!
 //! Every retained event of an account gets the next offset of that account's stream. The
 //! stream lives in an epoch: a new epoch starts when the history is lost (a Redis that lost its

@@ -1,4 +1,4 @@
-//! The bus over Redis (docs/design.md §4): each account's history is a Redis stream appended to
+//! The bus over Redis (docs/design.md §3): each account's history is a Redis stream appended to
 //! and published by one Lua script (`events/scripts.rs`), every instance receives the events
 //! on one pub/sub channel through its single subscriber connection, and a publisher task per
 //! process drains the publish queue — into Redis while it answers, into the outbox

@@ -1,4 +1,4 @@
-//! The Lua scripts of the Redis history (docs/design.md §4). Each runs atomically, so a
+//! The Lua scripts of the Redis history (docs/design.md §3). Each runs atomically, so a
 //! position is assigned, the event appended to the account's stream and published in one step:
 //! an event is in the history if and only if it was published.
 //!
