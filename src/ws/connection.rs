@@ -15,23 +15,23 @@
 //!
 //! Writes are awaited in the loop: a client that does not read holds up its own socket (its
 //! operations are not polled meanwhile, so events wait in the bus's bounded buffer, and a
-//! subscriber that falls too far behind skips them), never a growing queue; a write still
-//! blocked after `WS_SEND_TIMEOUT_SECS` drops the socket.
+//! subscriber that falls too far behind catches up from the history), never a growing queue; a
+//! write still blocked after `WS_SEND_TIMEOUT_SECS` drops the socket.
+//!
+//! Operations live in `connection/operations.rs`, the timers and access checks in
+//! `connection/timers.rs`.
 
-use std::{
-    collections::HashMap,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Duration,
-};
+mod operations;
+mod timers;
 
-use async_graphql::{Data, Executor as _, Request, Response, ServerError};
+use std::{collections::HashMap, pin::Pin, sync::Arc, time::Duration};
+
+use async_graphql::Response;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use chrono::Utc;
 use futures_util::{
-    SinkExt, Stream, StreamExt,
-    stream::{self, AbortHandle, BoxStream, SelectAll, SplitSink},
+    SinkExt, StreamExt,
+    stream::{AbortHandle, BoxStream, SelectAll, SplitSink},
 };
 use prometheus_client::metrics::gauge::Gauge;
 use serde_json::Value;
@@ -39,7 +39,7 @@ use tokio::time::{Instant, Sleep};
 
 use super::{
     auth::authenticate_init,
-    protocol::{ClientMessage, Invalid, Protocol, close, reason, refused_before_execution},
+    protocol::{ClientMessage, Invalid, Protocol, close, reason},
     registry::Registration,
 };
 use crate::{
@@ -50,7 +50,6 @@ use crate::{
     error::{AppError, code},
     http::HttpState,
     presence,
-    realtime::gate::PositionCell,
 };
 
 /// How often the socket's one timer fires: a presence heartbeat each time (the store's
@@ -375,244 +374,6 @@ impl Connection {
         Flow::Close(code, why.to_owned())
     }
 
-    /// `subscribe`: checks the id and the cap, then starts the operation, which re-reads the
-    /// viewer's access before it runs (refused: the socket closes with 4403).
-    async fn subscribe(
-        &mut self,
-        id: String,
-        request: Request,
-        operations: &mut Operations,
-    ) -> Flow {
-        let Some(session) = &self.session else {
-            return Flow::Close(close::UNAUTHORIZED, "Unauthorized".into());
-        };
-        let viewer = session.viewer;
-        if let Some(previous) = self.running.get(&id) {
-            match self.protocol {
-                Protocol::TransportWs => {
-                    return Flow::Close(
-                        close::SUBSCRIBER_EXISTS,
-                        format!("Subscriber for {id} already exists"),
-                    );
-                }
-                // subscriptions-transport-ws replaces the operation of that id.
-                Protocol::Legacy => {
-                    previous.abort.abort();
-                    self.running.remove(&id);
-                }
-            }
-        }
-        if self.running.len() >= self.max_operations {
-            let message = format!(
-                "this socket already runs {} operations (MAX_SUBSCRIPTIONS_PER_SOCKET); \
-                 complete one first",
-                self.running.len()
-            );
-            let error = coded(message, code::TOO_MANY_SUBSCRIPTIONS);
-            return self.send(self.protocol.error(&id, &[error])).await;
-        }
-        // Access is checked inside the operation's stream, which the loop polls with the
-        // others: awaiting the database here would stall the socket's running operations,
-        // which may hold the pool's connections this check waits for.
-        let app = self.state.app.clone();
-        let executor = self.state.executor.clone();
-        let outputs = stream::once(async move {
-            match access::current(&app, viewer).await {
-                Ok(viewer) => {
-                    let mut data = Data::default();
-                    data.insert(Auth::Authenticated(viewer));
-                    // The gate writes the position of each event it delivers; the response it
-                    // becomes carries it as `extensions.position` (the executor resolves one
-                    // event at a time, so the cell holds this response's event).
-                    let position = PositionCell::default();
-                    data.insert(position.clone());
-                    let results = executor
-                        .execute_stream(request, Some(Arc::new(data)))
-                        .map(move |mut response| {
-                            if let Some(position) = position.get() {
-                                response.extensions.insert(
-                                    "position".into(),
-                                    async_graphql::Value::String(position),
-                                );
-                            }
-                            Output::Next(Box::new(response))
-                        })
-                        .chain(stream::iter([Output::End]));
-                    StartedOnFirstPoll::new(viewer, results.boxed()).boxed()
-                }
-                Err(AppError::Internal(err)) => {
-                    tracing::error!(error = ?err, "access check failed");
-                    stream::iter([Output::Unchecked]).boxed()
-                }
-                Err(err) => stream::iter([Output::Refused(err.message())]).boxed(),
-            }
-        })
-        .flatten();
-        let (outputs, abort) = stream::abortable(outputs);
-        let key = self.next_key;
-        self.next_key = self.next_key.wrapping_add(1);
-        let tag: Arc<str> = Arc::from(id.as_str());
-        let tagged = outputs
-            .map(move |output| Item::Operation {
-                key,
-                id: tag.clone(),
-                output,
-            })
-            .boxed();
-        operations.get_or_insert_with(SelectAll::new).push(tagged);
-        self.running.insert(
-            id,
-            Operation {
-                key,
-                abort,
-                first: true,
-                started: None,
-            },
-        );
-        Flow::Continue
-    }
-
-    /// A result or the end of an operation (ignored when the client completed it already).
-    async fn on_item(&mut self, item: Item) -> Flow {
-        let (key, id, output) = match item {
-            Item::Operation { key, id, output } => (key, id, output),
-            Item::Access(checked) => {
-                self.checking = false;
-                return self.checked(checked);
-            }
-        };
-        let Some(operation) = self.running.get_mut(&*id).filter(|op| op.key == key) else {
-            return Flow::Continue;
-        };
-        match output {
-            Output::Started(viewer) => {
-                operation.started =
-                    Some(Counted::new(&self.state.app.metrics.websocket_operations));
-                if let Some(session) = &mut self.session {
-                    session.viewer = viewer;
-                }
-                Flow::Continue
-            }
-            Output::Next(response) => {
-                let first = std::mem::replace(&mut operation.first, false);
-                if first && let Some(errors) = refused_before_execution(&response) {
-                    // Refused before it ran: `error` ends the operation, no `complete` follows.
-                    let message = self.protocol.error(&id, errors);
-                    self.stop(&id);
-                    return self.send(message).await;
-                }
-                self.send(self.protocol.next(&id, &response)).await
-            }
-            Output::End => {
-                self.running.remove(&*id);
-                self.send(self.protocol.complete(&id)).await
-            }
-            // The close ends the socket's other operations too.
-            Output::Refused(reason) => Flow::Close(close::FORBIDDEN, reason),
-            Output::Unchecked => {
-                self.stop(&id);
-                let error = coded(
-                    "access could not be checked; try again".into(),
-                    code::INTERNAL_SERVER_ERROR,
-                );
-                self.send(self.protocol.error(&id, &[error])).await
-            }
-        }
-    }
-
-    /// Sends the held `pong` once every running operation has started (the ones that ended
-    /// or failed are no longer running).
-    async fn release_pong(&mut self) -> Flow {
-        if self.held_pong.is_none() || self.running.values().any(|op| op.started.is_none()) {
-            return Flow::Continue;
-        }
-        match self.held_pong.take() {
-            Some(payload) => self.send(self.protocol.pong(payload)).await,
-            None => Flow::Continue,
-        }
-    }
-
-    /// Forgets operation `id` and stops its stream.
-    fn stop(&mut self, id: &str) {
-        if let Some(operation) = self.running.remove(id) {
-            operation.abort.abort();
-        }
-    }
-
-    /// The timer: the init deadline before the ack, the token's expiry after.
-    fn on_deadline(&mut self, deadline: Pin<&mut Sleep>) -> Flow {
-        match &self.session {
-            None => Flow::Close(
-                close::INIT_TIMEOUT,
-                "Connection initialisation timeout".into(),
-            ),
-            Some(session) if Utc::now().timestamp() >= session.expires => {
-                Flow::Close(close::FORBIDDEN, "the access token has expired".into())
-            }
-            Some(session) => {
-                deadline.reset(instant_of(session.expires));
-                Flow::Continue
-            }
-        }
-    }
-
-    /// Starts a re-read of the viewer's access, polled with the operations (see
-    /// [`Connection::subscribe`] for why not awaited here); [`Connection::checked`] acts on it.
-    fn recheck(&mut self, operations: &mut Operations) {
-        let Some(session) = &self.session else {
-            return;
-        };
-        if std::mem::replace(&mut self.checking, true) {
-            return;
-        }
-        let app = self.state.app.clone();
-        let viewer = session.viewer;
-        // From the database, not the cache: the event that woke this socket may arrive here
-        // before the access cache's own listener has dropped the entry it invalidates.
-        let check = stream::once(async move { Item::Access(access::fresh(&app, viewer).await) });
-        operations
-            .get_or_insert_with(SelectAll::new)
-            .push(check.boxed());
-    }
-
-    /// The outcome of a re-check: access gone closes the socket, a changed role applies to
-    /// the next operations, a failed check (database down) keeps the socket.
-    fn checked(&mut self, checked: Result<Viewer, AppError>) -> Flow {
-        match checked {
-            Ok(viewer) => {
-                if let Some(session) = &mut self.session {
-                    session.viewer = viewer;
-                }
-                Flow::Continue
-            }
-            Err(AppError::Internal(err)) => {
-                tracing::warn!(error = ?err, "websocket access re-check failed; keeping the socket");
-                Flow::Continue
-            }
-            Err(err) => Flow::Close(close::FORBIDDEN, err.message()),
-        }
-    }
-
-    /// The periodic timer: heartbeat, ping (and legacy `ka`), and the safety re-check.
-    async fn on_tick(&mut self, ticks: u32, operations: &mut Operations) -> Flow {
-        if let Some(session) = &self.session {
-            presence::connect(&self.state.app, session.viewer, &session.presence_id).await;
-        }
-        if ticks.is_multiple_of(RECHECK_EVERY) {
-            self.recheck(operations);
-        }
-        if !ticks.is_multiple_of(PING_EVERY) {
-            return Flow::Continue;
-        }
-        if self.session.is_some()
-            && let Some(ka) = self.protocol.keep_alive()
-            && let flow @ (Flow::Close(..) | Flow::Stop) = self.send(ka).await
-        {
-            return flow;
-        }
-        self.write(Message::Ping(Default::default())).await
-    }
-
     async fn send(&mut self, text: String) -> Flow {
         self.write(Message::Text(text.into())).await
     }
@@ -635,54 +396,5 @@ impl Connection {
             reason: reason(text).into(),
         };
         let _ = self.write(Message::Close(Some(frame))).await;
-    }
-}
-
-/// A GraphQL error with a code, for `error` messages.
-fn coded(message: String, error_code: &str) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", error_code);
-    error
-}
-
-/// An operation's results, preceded by [`Output::Started`] once they have been polled once:
-/// the first poll runs the resolver up to its first await, which for a subscription is after it
-/// subscribed to the event bus. (Before the first poll nothing is subscribed yet.)
-struct StartedOnFirstPoll {
-    /// Until `Started` is sent.
-    viewer: Option<Viewer>,
-    results: BoxStream<'static, Output>,
-    /// What the first poll produced, sent after `Started`.
-    held: Option<Option<Output>>,
-}
-
-impl StartedOnFirstPoll {
-    fn new(viewer: Viewer, results: BoxStream<'static, Output>) -> Self {
-        Self {
-            viewer: Some(viewer),
-            results,
-            held: None,
-        }
-    }
-}
-
-impl Stream for StartedOnFirstPoll {
-    type Item = Output;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Output>> {
-        if let Some(held) = self.held.take() {
-            return Poll::Ready(held);
-        }
-        let Some(viewer) = self.viewer.take() else {
-            return self.results.poll_next_unpin(cx);
-        };
-        // Pending leaves the results' waker registered, so they are polled again when ready.
-        if let Poll::Ready(first) = self.results.poll_next_unpin(cx) {
-            self.held = Some(first);
-        }
-        Poll::Ready(Some(Output::Started(viewer)))
     }
 }
