@@ -101,6 +101,10 @@ struct Args {
     /// The server binary (default: `switchboard` next to this benchmark's binary).
     #[arg(long)]
     server: Option<PathBuf>,
+    /// More environment for the server, `KEY=VALUE` (repeatable), e.g.
+    /// `--server-env RUST_LOG=switchboard::events=debug`.
+    #[arg(long)]
+    server_env: Vec<String>,
     /// The name of this run's section of the results file (a run replaces the section of its
     /// name); default: the backend, subscription, drop kind, offline time and rate.
     #[arg(long)]
@@ -655,6 +659,8 @@ struct Tally {
     offset_conflicts: usize,
     publisher_order_violations: usize,
     incomplete_clients: usize,
+    /// A few duplicates: the message, its id and the offsets a client received it at.
+    duplicate_examples: Vec<(usize, String, Vec<u64>)>,
 }
 
 impl Tally {
@@ -689,6 +695,18 @@ fn tally(published: &PublishReport, clients: &[ClientReport]) -> Tally {
         for r in &client.received {
             if !seen.insert(r.index) {
                 t.duplicates += 1;
+                if t.duplicate_examples.len() < 5
+                    && !t.duplicate_examples.iter().any(|(i, ..)| *i == r.index)
+                {
+                    let at = client
+                        .received
+                        .iter()
+                        .filter(|o| o.index == r.index)
+                        .map(|o| o.offset)
+                        .collect();
+                    t.duplicate_examples
+                        .push((r.index, r.message_id.clone(), at));
+                }
             }
             if last.is_some_and(|last| r.offset <= last) {
                 t.order_violations += 1;
@@ -747,7 +765,15 @@ async fn main() -> Result<()> {
         postgres: &args.postgres,
         redis: &args.redis,
         tag: "chaos",
-        env: Vec::new(),
+        env: args
+            .server_env
+            .iter()
+            .map(|pair| {
+                pair.split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .with_context(|| format!("--server-env {pair}: not KEY=VALUE"))
+            })
+            .collect::<Result<_>>()?,
     })
     .await?;
     let addr = fixture.server.addr.clone();
@@ -1033,6 +1059,18 @@ async fn main() -> Result<()> {
     )?;
     for (name, value) in &metrics {
         writeln!(md, "| server `{name}` at the end | {value} |")?;
+    }
+    if !t.duplicate_examples.is_empty() {
+        writeln!(
+            md,
+            "\nDuplicates (the same message, by id, at two positions):\n"
+        )?;
+        for (index, id, offsets) in &t.duplicate_examples {
+            writeln!(
+                md,
+                "- `chaos-{index}` (message {id}) at offsets {offsets:?}"
+            )?;
+        }
     }
     print!("{md}");
     if !args.no_output {
