@@ -34,7 +34,7 @@ use switchboard_bench::{
 };
 use tokio_tungstenite::tungstenite::Message;
 
-const TITLE: &str = "# Event history: replay rate and Redis memory\n\nWritten by [`src/bin/history.rs`](src/bin/history.rs), one section per backend (each run replaces its own); how it works: [`README.md`](README.md#history-replay-rate-and-redis-memory).";
+const TITLE: &str = "# Event history: replay rate and Redis memory\n\nWritten by [`src/bin/history.rs`](src/bin/history.rs), one section per backend or `--section` (a run replaces its own); how it works: [`README.md`](README.md#history-replay-rate-and-redis-memory).";
 
 #[derive(Parser, Debug)]
 #[command(about = "Switchboard event history: replay rate and Redis memory per retained event")]
@@ -67,6 +67,10 @@ struct Args {
     /// The server binary (default: `switchboard` next to this benchmark's binary).
     #[arg(long)]
     server: Option<PathBuf>,
+    /// The name of this run's section of the results file (a run replaces the section of its
+    /// name); default: the backend.
+    #[arg(long)]
+    section: Option<String>,
     /// Where to write the Markdown results.
     #[arg(long, default_value = "bench/RESULTS-history.md")]
     out: PathBuf,
@@ -371,7 +375,10 @@ async fn main() -> Result<()> {
     fixture.finish(false).await?;
 
     let mut md = String::new();
-    writeln!(md, "## {backend}\n")?;
+    match &args.section {
+        Some(name) => writeln!(md, "## {backend}: {name}\n")?,
+        None => writeln!(md, "## {backend}\n")?,
+    }
     let command: Vec<String> = std::env::args().skip(1).collect();
     writeln!(
         md,
@@ -427,7 +434,7 @@ async fn main() -> Result<()> {
         )?;
         let base = &points[0];
         for p in &points {
-            let per_thousand = if p.stream_len == 0 {
+            let per_thousand = if p.published == 0 {
                 "–".to_owned()
             } else {
                 format!(
@@ -451,28 +458,25 @@ async fn main() -> Result<()> {
     } else {
         let rows: Vec<String> = rss_points
             .iter()
-            .map(|(n, kib)| {
-                format!(
-                    "{n} events: +{} KiB ({:.0} KiB per 1,000)",
-                    kib.saturating_sub(rss_before),
-                    kib.saturating_sub(rss_before) as f64 * 1000.0 / *n as f64
-                )
-            })
+            .map(|(n, kib)| format!("{kib} KiB after {n} events"))
             .collect();
         writeln!(
             md,
-            "In-process history: the server's resident memory growth while publishing (the history's ring buffer and everything else publishing touches; an upper bound): {}.\n",
-            rows.join("; ")
+            "In-process history (a ring buffer per account): the server's resident memory was {rss_before} KiB before publishing, {} (the allocator's reuse of freed memory hides the history's share at this size).\n",
+            rows.join(", ")
         )?;
     }
     print!("{md}");
     if !args.no_output {
-        let name = if args.embedded {
-            "history:embedded"
-        } else {
-            "history:postgres-redis"
-        };
-        write_section(&args.out, TITLE, name, &md)?;
+        let name = args.section.clone().unwrap_or_else(|| {
+            if args.embedded {
+                "embedded"
+            } else {
+                "postgres-redis"
+            }
+            .to_owned()
+        });
+        write_section(&args.out, TITLE, &format!("history:{name}"), &md)?;
         println!("wrote {}", args.out.display());
     }
     Ok(())
