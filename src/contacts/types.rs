@@ -19,6 +19,7 @@ use crate::{
         load_error,
     },
     notes::types::Note,
+    pagination::PageArgs,
     presence::types::ContactAvailability,
 };
 
@@ -236,21 +237,14 @@ impl Contact {
         after: Option<String>,
         status: Option<ConversationStatus>,
     ) -> AppResult<ConversationConnection> {
-        let state = ctx.shared_state()?;
         let filter = crate::conversations::repo::ConversationFilter {
             contact_id: Some(self.0.id),
             status: status.map(Into::into),
             ..Default::default()
         };
-        let page = crate::conversations::repo::page(
-            state,
-            self.0.account_id,
-            filter,
-            first,
-            after,
-            None,
-            None,
-        );
+        let args = PageArgs::forward(first, after);
+        let page =
+            crate::conversations::repo::page(ctx.db()?.clone(), self.0.account_id, filter, args);
         Ok(page.await?.into())
     }
 }

@@ -13,6 +13,7 @@ use crate::{
     error::AppResult,
     events::{ConversationChange, EventPayload},
     ids::parse_id,
+    pagination::PageArgs,
 };
 
 /// Conversation queries.
@@ -63,8 +64,13 @@ impl ConversationQuery {
                 .transpose()?,
             status: status.map(Into::into),
         };
-        let state = ctx.shared_state()?;
-        let page = repo::page(state, viewer.account_id, filter, first, after, last, before);
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let page = repo::page(ctx.db()?.clone(), viewer.account_id, filter, args);
         Ok(page.await?.into())
     }
 }

@@ -15,6 +15,7 @@ use crate::{
         repo::{self as messages, MessageScope},
         types::MessageConnection,
     },
+    pagination::PageArgs,
 };
 
 /// Where a conversation stands.
@@ -137,8 +138,13 @@ impl Conversation {
             conversation_id: self.0.id,
             contact_view: !matches!(ctx.viewer(), Ok(Viewer::User(_))),
         };
-        let state = ctx.shared_state()?;
-        let page = messages::page(state, scope, first, after, last, before);
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let page = messages::page(ctx.db()?.clone(), scope, args);
         Ok(page.await?.into())
     }
 }
