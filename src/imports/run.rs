@@ -35,7 +35,7 @@ use super::{
     source::{self, ReadError, Source},
 };
 use crate::{
-    events::{Event, EventBus, EventPayload},
+    events::{EventBus, EventPayload},
     state::AppState,
     time,
 };
@@ -259,14 +259,10 @@ impl Importer {
 
     async fn announce(&self, import: &data_import::Model, observe: Observer<'_>) {
         observe(import);
-        self.bus
-            .publish(Event {
-                account_id: import.account_id,
-                payload: EventPayload::DataImportProgress {
-                    data_import: Box::new(import.clone()),
-                },
-            })
-            .await;
+        let payload = EventPayload::DataImportProgress {
+            data_import: Box::new(import.clone()),
+        };
+        self.bus.publish_to(import.account_id, payload).await;
     }
 
     async fn save(

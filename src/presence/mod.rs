@@ -16,7 +16,7 @@ use sea_orm::ConnectionTrait;
 use crate::{
     auth::{repo as auth_repo, viewer::Viewer},
     error::AppResult,
-    events::{Event, EventPayload},
+    events::EventPayload,
     state::AppState,
     telemetry::Throttle,
 };
@@ -78,13 +78,11 @@ pub async fn contact_online(state: &AppState, account_id: i64, contact_id: i64) 
         .contains(&contact_id))
 }
 
+/// Tells the account's `presenceUpdated` subscribers to recompute.
 async fn changed(state: &AppState, account_id: i64) {
     state
         .bus
-        .publish(Event {
-            account_id,
-            payload: EventPayload::PresenceChanged,
-        })
+        .publish_to(account_id, EventPayload::PresenceChanged)
         .await;
 }
 
