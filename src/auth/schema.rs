@@ -19,6 +19,7 @@ use crate::{
     error::AppError,
     events::{ConversationChange, EventPayload},
     ids::parse_id,
+    state::AppState,
 };
 
 /// Identity queries.
@@ -124,11 +125,7 @@ impl AuthMutation {
                     "agent created"
                 );
                 // A cached refusal of an earlier membership must not outlive this one.
-                access::changed(state, viewer.account_id, user.id).await;
-                state
-                    .bus
-                    .publish_to(viewer.account_id, EventPayload::PresenceChanged)
-                    .await;
+                membership_changed(state, viewer.account_id, user.id).await;
                 Ok(User::new(user, &membership))
             }
             CreatedAgent::Invited {
@@ -205,11 +202,7 @@ impl AuthMutation {
         let unassigned =
             agents::remove(&state.db, viewer.account_id, viewer.user_id, user_id).await?;
         tracing::info!(user_id, account_id = viewer.account_id, "agent removed");
-        access::changed(state, viewer.account_id, user_id).await;
-        state
-            .bus
-            .publish_to(viewer.account_id, EventPayload::PresenceChanged)
-            .await;
+        membership_changed(state, viewer.account_id, user_id).await;
         for conversation in unassigned {
             let payload = EventPayload::ConversationUpdated {
                 conversation: Box::new(conversation),
@@ -235,11 +228,7 @@ impl AuthMutation {
         let (account, membership) =
             invitations::accept(&state.db, account_id, viewer.user_id).await?;
         tracing::info!(user_id = viewer.user_id, account_id, "invitation accepted");
-        access::changed(state, account_id, viewer.user_id).await;
-        state
-            .bus
-            .publish_to(account_id, EventPayload::PresenceChanged)
-            .await;
+        membership_changed(state, account_id, viewer.user_id).await;
         Ok(Account::new(account, &membership))
     }
 
@@ -260,4 +249,14 @@ impl AuthMutation {
             .await;
         Ok(User::new(user, &membership))
     }
+}
+
+/// A membership began or ended: the user's cached access goes at once, and the account's
+/// `presenceUpdated` subscribers recompute (the members changed).
+async fn membership_changed(state: &AppState, account_id: i64, user_id: i64) {
+    access::changed(state, account_id, user_id).await;
+    state
+        .bus
+        .publish_to(account_id, EventPayload::PresenceChanged)
+        .await;
 }
