@@ -1,8 +1,6 @@
-//! GraphQL types of contacts and contact inboxes.
+//! The contact object (and its contact inboxes), as clients read it.
 
-use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject,
-};
+use async_graphql::{Context, Enum, ID, Json, Object};
 use chrono::{DateTime, Utc};
 use entity::{contact, contact_inbox, inbox};
 use serde_json::Value;
@@ -12,7 +10,6 @@ use crate::{
     context::ContextExt,
     conversations::types::{ConversationConnection, ConversationStatus},
     error::{AppError, AppResult},
-    events::ContactChange,
     inboxes::types::Inbox,
     loaders::{
         ContactById, ContactInboxesOfContact, InboxesOfAccount, LabelsOfContact, NotesOfContact,
@@ -276,161 +273,5 @@ impl ContactInbox {
     /// When the contact inbox was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
-    }
-}
-
-/// Sortable fields of contacts.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ContactSortField {
-    /// Name, ignoring case.
-    Name,
-    /// Email.
-    Email,
-    /// Phone number.
-    PhoneNumber,
-    /// Last activity.
-    LastActivityAt,
-    /// Creation time.
-    CreatedAt,
-    /// `additional_attributes.company_name`, ignoring case.
-    Company,
-    /// `additional_attributes.city`, ignoring case.
-    City,
-    /// `additional_attributes.country`, ignoring case.
-    Country,
-}
-
-/// Sort direction.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
-pub enum SortDirection {
-    /// Smallest first.
-    #[default]
-    Asc,
-    /// Largest first.
-    Desc,
-}
-
-/// A sort order for contacts. Missing values always come last; ties are broken by id.
-#[derive(InputObject, Clone, Copy, Debug)]
-pub struct ContactSort {
-    /// The field to sort by.
-    pub field: ContactSortField,
-    /// The direction.
-    #[graphql(default)]
-    pub direction: SortDirection,
-}
-
-/// A new contact.
-#[derive(InputObject, Debug, Default)]
-pub struct CreateContactInput {
-    /// Full name.
-    pub name: Option<String>,
-    /// Middle name.
-    pub middle_name: Option<String>,
-    /// Last name.
-    pub last_name: Option<String>,
-    /// Email (trimmed, lower-cased; unique in the account).
-    pub email: Option<String>,
-    /// Phone number in E.164, e.g. `+14155550100` (unique in the account).
-    pub phone_number: Option<String>,
-    /// Your identifier for the contact (unique in the account).
-    pub identifier: Option<String>,
-    /// Whether the contact is blocked.
-    pub blocked: Option<bool>,
-    /// Visitor (default), lead or customer. A visitor with an email or phone becomes a lead.
-    pub contact_type: Option<ContactType>,
-    /// Avatar image URL.
-    pub avatar_url: Option<String>,
-    /// The account's own fields (a JSON object).
-    pub custom_attributes: Option<Json<Value>>,
-    /// Other facts (a JSON object): `company_name`, `city`, `country`, `country_code`, …
-    pub additional_attributes: Option<Json<Value>>,
-    /// When the contact was last active.
-    pub last_activity_at: Option<DateTime<Utc>>,
-    /// An inbox to register the contact in (creates a contact inbox).
-    pub inbox_id: Option<ID>,
-    /// The contact's id in that inbox (generated when omitted).
-    pub source_id: Option<String>,
-}
-
-/// Changes to a contact. Omitted fields stay; `null` (or an empty string) clears a field.
-/// `customAttributes` and `additionalAttributes` are merged per key into the stored objects.
-#[derive(InputObject, Debug, Default)]
-pub struct UpdateContactInput {
-    /// Full name.
-    #[graphql(default)]
-    pub name: MaybeUndefined<String>,
-    /// Middle name.
-    #[graphql(default)]
-    pub middle_name: MaybeUndefined<String>,
-    /// Last name.
-    #[graphql(default)]
-    pub last_name: MaybeUndefined<String>,
-    /// Email.
-    #[graphql(default)]
-    pub email: MaybeUndefined<String>,
-    /// Phone number in E.164.
-    #[graphql(default)]
-    pub phone_number: MaybeUndefined<String>,
-    /// Identifier.
-    #[graphql(default)]
-    pub identifier: MaybeUndefined<String>,
-    /// Whether the contact is blocked.
-    pub blocked: Option<bool>,
-    /// Visitor, lead or customer.
-    pub contact_type: Option<ContactType>,
-    /// Avatar image URL.
-    #[graphql(default)]
-    pub avatar_url: MaybeUndefined<String>,
-    /// Keys to set in the custom attributes (others stay).
-    pub custom_attributes: Option<Json<Value>>,
-    /// Keys to set in the additional attributes (others stay).
-    pub additional_attributes: Option<Json<Value>>,
-    /// When the contact was last active.
-    #[graphql(default)]
-    pub last_activity_at: MaybeUndefined<DateTime<Utc>>,
-}
-
-/// What happened to a contact (the `contactChanged` subscription).
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ContactEventKind {
-    /// The contact was created.
-    Created,
-    /// The contact was changed.
-    Updated,
-    /// Another contact was merged into it.
-    Merged,
-    /// The contact was deleted.
-    Deleted,
-}
-
-impl From<ContactChange> for ContactEventKind {
-    fn from(change: ContactChange) -> Self {
-        match change {
-            ContactChange::Created => Self::Created,
-            ContactChange::Updated => Self::Updated,
-            ContactChange::Merged => Self::Merged,
-            ContactChange::Deleted => Self::Deleted,
-        }
-    }
-}
-
-/// A change to a contact of the account.
-#[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
-pub struct ContactEvent {
-    /// What happened.
-    pub kind: ContactEventKind,
-    /// The contact's id.
-    pub contact_id: ID,
-    #[graphql(skip)]
-    pub contact: Option<contact::Model>,
-}
-
-#[ComplexObject]
-impl ContactEvent {
-    /// The contact as it is now (null once deleted).
-    async fn contact(&self) -> Option<Contact> {
-        self.contact.clone().map(Contact)
     }
 }
