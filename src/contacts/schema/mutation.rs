@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, Object};
 use crate::{
     auth::guard::RoleGuard,
     contacts::{
-        merge, repo,
+        labels, merge, repo,
         types::{Contact, ContactInbox, CreateContactInput, UpdateContactInput},
         write,
     },
@@ -198,7 +198,7 @@ async fn labels_mutation(
 ) -> AppResult<Contact> {
     let viewer = ctx.member()?;
     let state = ctx.state()?;
-    let contact = write::set_labels(
+    let contact = labels::set_labels(
         &state.db,
         viewer.account_id,
         parse_id("id", id)?,
