@@ -10,6 +10,7 @@ use sea_orm::{
 
 use super::types::{Contact, ContactSort, ContactSortField, SortDirection};
 use crate::{
+    db,
     error::{AppError, AppResult},
     pagination::{self, Cursor, CursorValue, Page, PageArgs, PageRequest},
 };
@@ -20,10 +21,7 @@ pub async fn find(
     account_id: i64,
     id: i64,
 ) -> AppResult<Option<contact::Model>> {
-    Ok(contact::Entity::find_by_id(id)
-        .filter(contact::Column::AccountId.eq(account_id))
-        .one(db)
-        .await?)
+    Ok(db::find_in_account(db, contact::Column::AccountId, account_id, id).await?)
 }
 
 /// One contact of the account, or NOT_FOUND.

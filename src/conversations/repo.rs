@@ -9,6 +9,7 @@ use sea_orm::{
 use super::types::Conversation;
 use crate::{
     auth::viewer::{ContactViewer, Viewer},
+    db,
     error::{AppError, AppResult},
     events::Sender,
     pagination::{self, Cursor, CursorValue, Page, PageArgs, PageRequest},
@@ -20,10 +21,7 @@ pub async fn find(
     account_id: i64,
     id: i64,
 ) -> AppResult<Option<conversation::Model>> {
-    Ok(conversation::Entity::find_by_id(id)
-        .filter(conversation::Column::AccountId.eq(account_id))
-        .one(db)
-        .await?)
+    Ok(db::find_in_account(db, conversation::Column::AccountId, account_id, id).await?)
 }
 
 /// One conversation of the account, or NOT_FOUND.

@@ -8,6 +8,7 @@ use sea_orm::{
 
 use super::types::Message;
 use crate::{
+    db,
     error::{AppError, AppResult},
     pagination::{self, Cursor, CursorValue, Page, PageArgs, PageRequest},
 };
@@ -39,10 +40,7 @@ pub async fn find(
     account_id: i64,
     id: i64,
 ) -> AppResult<Option<message::Model>> {
-    Ok(message::Entity::find_by_id(id)
-        .filter(message::Column::AccountId.eq(account_id))
-        .one(db)
-        .await?)
+    Ok(db::find_in_account(db, message::Column::AccountId, account_id, id).await?)
 }
 
 /// One message of the account, or NOT_FOUND.
