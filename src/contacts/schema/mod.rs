@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     auth::guard::RoleGuard, context::ContextExt, error::AppResult, ids::parse_id,
-    pagination::PageArgs,
+    pagination::PageArgs, state::AppState,
 };
 
 /// Contact queries.
@@ -68,8 +68,7 @@ impl ContactQuery {
             last,
             before,
         };
-        let page = repo::page(state.db.clone(), viewer.account_id, condition, sort, args);
-        Ok(page.await?.into())
+        connection(state, viewer.account_id, condition, sort, args).await
     }
 
     /// Resolved contacts whose name, email, phone number or company contains `query` (ignoring
@@ -88,8 +87,7 @@ impl ContactQuery {
         let search = repo::search(&query, state.db.get_database_backend())?;
         let condition = Condition::all().add(repo::resolved()).add(search);
         let args = PageArgs::forward(first, after);
-        let page = repo::page(state.db.clone(), viewer.account_id, condition, sort, args);
-        Ok(page.await?.into())
+        connection(state, viewer.account_id, condition, sort, args).await
     }
 
     /// Resolved contacts matching a segment filter (Chatwoot's contacts filter).
@@ -107,8 +105,7 @@ impl ContactQuery {
         let condition =
             filter::condition(&state.db, viewer.account_id, &filter, &state.config.limits).await?;
         let args = PageArgs::forward(first, after);
-        let page = repo::page(state.db.clone(), viewer.account_id, condition, sort, args);
-        Ok(page.await?.into())
+        connection(state, viewer.account_id, condition, sort, args).await
     }
 
     /// Contacts online now (resolved or not).
@@ -125,7 +122,18 @@ impl ContactQuery {
         let online = crate::presence::online_contacts(&state, viewer.account_id).await?;
         let condition = Condition::all().add(entity::contact::Column::Id.is_in(online));
         let args = PageArgs::forward(first, after);
-        let page = repo::page(state.db.clone(), viewer.account_id, condition, sort, args);
-        Ok(page.await?.into())
+        connection(state, viewer.account_id, condition, sort, args).await
     }
+}
+
+/// A page of the account's contacts matching `condition`, as the connection clients read.
+async fn connection(
+    state: &AppState,
+    account_id: i64,
+    condition: Condition,
+    sort: Option<ContactSort>,
+    args: PageArgs,
+) -> AppResult<ContactConnection> {
+    let page = repo::page(state.db.clone(), account_id, condition, sort, args).await?;
+    Ok(page.into())
 }
