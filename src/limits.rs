@@ -4,7 +4,7 @@
 //! The accepted ranges of the settings are bounded too, so that no configuration can build a
 //! statement with more bind parameters than PostgreSQL takes (65,535): the largest filter
 //! (`MAX_FILTER_CONDITIONS` × `MAX_FILTER_VALUES` = 25,000 values, at most two parameters
-//! each, see `contacts/filter/render/`) and the largest label list (`MAX_LIST_ITEMS` rows of
+//! each, see `contacts/filter/render.rs`) and the largest label list (`MAX_LIST_ITEMS` rows of
 //! three columns) stay below it.
 
 use clap::Args;

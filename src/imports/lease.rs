@@ -1,6 +1,6 @@
 //! The leases of running imports: a run renews its lease every [`HEARTBEAT`] ([`Heartbeat`]),
 //! and every instance sweeps every [`SWEEP`] (and at start) for imports whose lease is older
-//! than [`LEASE`], resuming or failing them (the restart story is in `imports/run/mod.rs`).
+//! than [`LEASE`], resuming or failing them (the restart story is in `imports/run.rs`).
 
 use std::{sync::Arc, time::Duration};
 

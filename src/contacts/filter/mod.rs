@@ -7,8 +7,9 @@
 //!   the standard keys and the account's custom attribute definitions and produces a typed
 //!   [`Filter`] (`check.rs`; every error is [`AppError::InvalidFilter`] naming the condition's
 //!   index and key);
-//! - [`Filter::to_condition`] (`render/`): renders the typed filter to a SeaQuery [`Condition`]
-//!   for `contact::Entity::find().filter(..)`, with every value a bound parameter.
+//! - [`Filter::to_condition`] (`render.rs`, its JSON accessors in `render/json.rs`): renders
+//!   the typed filter to a SeaQuery [`Condition`] for `contact::Entity::find().filter(..)`, with
+//!   every value a bound parameter.
 //!
 //! [`build`] does both. It is pure (no database access): the caller loads the definitions, and
 //! applies the result on top of the account scope and the resolved-contacts base set.

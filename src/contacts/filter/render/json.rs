@@ -9,7 +9,7 @@ use super::{Render, column, marks};
 impl Render {
     /// A custom SQL fragment with `?` for each of `args`. SeaQuery substitutes `?` on SQLite but
     /// `$n` (numbered within the fragment) on PostgreSQL, so the marks are renumbered there. The
-    /// templates are made in `render/` and contain no other `?`.
+    /// templates are made in `render.rs` and `render/json.rs` and contain no other `?`.
     pub(super) fn sql(self, template: &str, args: Vec<Expr>) -> Expr {
         if !self.postgres {
             return Expr::cust_with_exprs(template.to_owned(), args);

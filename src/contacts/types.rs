@@ -1,5 +1,5 @@
-//! GraphQL types of contacts: the contact object and its contact inboxes (`contact.rs`), what
-//! clients send (`inputs.rs`), and the `contactChanged` event (`events.rs`).
+//! GraphQL types of contacts: the contact object and its contact inboxes (`types/contact.rs`),
+//! what clients send (`types/inputs.rs`), and the `contactChanged` event (`types/events.rs`).
 
 mod contact;
 mod events;

@@ -1,11 +1,10 @@
 //! Rendering a typed [`Filter`] to a SeaQuery [`Condition`] on `contacts`.
 //!
 //! Every value, JSON keys included, is a bound parameter. The two dialects differ in the JSON
-//! accessors below (PostgreSQL's `->>` returns text and its casts raise on bad
+//! accessors (`render/json.rs`: PostgreSQL's `->>` returns text and its casts raise on bad
 //! data; SQLite's returns a typed value), so a condition must run on the backend it was rendered
-//! for (`json.rs`); and on PostgreSQL a custom text attribute's EQUAL_TO also carries an
-//! index-friendly condition it implies (see [`Render::attribute_terms`]), which never changes
-//! the result.
+//! for; and on PostgreSQL a custom text attribute's EQUAL_TO also carries an index-friendly
+//! condition it implies (see [`Render::attribute_terms`]), which never changes the result.
 //!
 //! Text compares `lower(attribute)` with the lower-cased value, and LIKE patterns are
 //! lower-cased and escaped, so matching ignores case alike on both backends (LIKE alone is
@@ -17,7 +16,7 @@
 //! 20,000 values overflowed a worker's stack and aborted the process. Here a list of terms is one
 //! custom expression `((?) OR (?) …)` whose arguments SeaQuery visits in a loop: the depth of
 //! what is rendered no longer grows with the number of values or conditions (see
-//! `renders_huge_filters_on_a_small_stack` in the filter's `tests/size.rs`).
+//! `renders_huge_filters_on_a_small_stack` in `tests/size.rs`).
 
 mod json;
 

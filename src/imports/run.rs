@@ -1,6 +1,6 @@
 //! Running an import, and taking over imports that a stopped process left behind.
 //!
-//! A run is two streaming passes over the stored file (`passes.rs`; this file starts and ends
+//! A run is two streaming passes over the stored file (`run/passes.rs`; this file starts and ends
 //! a run): [`source::scan`](super::source::scan) checks the whole file and counts its rows
 //! without writing anything (so a malformed file imports nothing), then batches of
 //! [`Tuning::batch_size`] rows are read, planned ([`plan`](super::plan)) and written

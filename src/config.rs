@@ -2,7 +2,7 @@
 //!
 //! Every flag has an environment variable of the same meaning (README.md, "Commands"), so operators
 //! configure containers with env vars and developers with flags. The command line and its
-//! subcommands are `commands.rs`; settings kept out of logs, `sensitive.rs`.
+//! subcommands are `config/commands.rs`; settings kept out of logs, `config/sensitive.rs`.
 
 mod commands;
 mod sensitive;

@@ -1,7 +1,7 @@
-//! Tests of the contacts filter: parsing and validation (`parsing.rs`), rendering
-//! (`rendering.rs`), execution against real databases (`execution.rs` over `seed.rs`; SQLite
-//! always, PostgreSQL when `DATABASE_URL` points at one), and size (`size.rs`). The helpers
-//! they share are here.
+//! Tests of the contacts filter, by area under `tests/`: parsing and validation
+//! (`parsing.rs`), rendering (`rendering.rs`), execution against real databases
+//! (`execution.rs` over `seed.rs`; SQLite always, PostgreSQL when `DATABASE_URL` points at one),
+//! and size (`size.rs`). The helpers they share are here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
