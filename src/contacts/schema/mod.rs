@@ -119,7 +119,7 @@ impl ContactQuery {
     ) -> AppResult<ContactConnection> {
         let viewer = ctx.member()?;
         let state = ctx.state()?;
-        let online = crate::presence::online_contacts(&state, viewer.account_id).await?;
+        let online = crate::presence::online_contacts(state, viewer.account_id).await?;
         let condition = Condition::all().add(entity::contact::Column::Id.is_in(online));
         let args = PageArgs::forward(first, after);
         connection(state, viewer.account_id, condition, sort, args).await
