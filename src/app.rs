@@ -106,6 +106,13 @@ impl App {
         ws::registry::listen(&self.state.app);
         let router = self.router();
         tracing::info!(addr = %listener.local_addr()?, "switchboard listening");
+        // Without TCP_NODELAY a small write (a websocket frame, a response) waits for the
+        // peer's delayed ACK (up to 40 ms) whenever an earlier one is unacknowledged.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(%err, "could not set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;

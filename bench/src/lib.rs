@@ -78,6 +78,23 @@ pub fn rss_kib(pid: u32) -> Result<u64> {
         .parse()?)
 }
 
+/// The CPU time a process has used so far (user + system, every thread), in ms, from
+/// `/proc/PID/stat` (in clock ticks, 100 per second on Linux).
+pub fn cpu_ms(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces, so split after its ')').
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("bad stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks =
+        |i: usize| -> Result<f64> { Ok(fields.get(i).context("short stat")?.parse::<f64>()?) };
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name and state.
+    Ok((ticks(11)? + ticks(12)?) * 10.0)
+}
+
 /// The `p`th percentile of sorted values (nearest rank); NaN when there are none.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -132,4 +149,252 @@ pub fn machine() -> String {
         kernel.trim(),
         load.join(" ")
     )
+}
+
+/// The server binary a benchmark starts: `--server` when given, else `switchboard` next to the
+/// benchmark's own binary (both built by `cargo build --release`).
+pub fn server_binary(given: Option<&std::path::Path>) -> Result<std::path::PathBuf> {
+    let bin = match given {
+        Some(path) => path.to_path_buf(),
+        None => std::env::current_exe()?.with_file_name("switchboard"),
+    };
+    if !bin.exists() {
+        bail!(
+            "{} not found: run `cargo build --release --bin switchboard` first",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+/// Where a benchmark's server keeps its data, and what else it is told.
+pub struct Setup<'a> {
+    /// The server binary.
+    pub bin: &'a std::path::Path,
+    /// SQLite + in-process events instead of PostgreSQL + Redis.
+    pub embedded: bool,
+    /// The PostgreSQL server (a URL with a database) to create the run's database on.
+    pub postgres: &'a str,
+    /// Redis for the event bus.
+    pub redis: &'a str,
+    /// Names the run's database, Redis prefix and temporary directory.
+    pub tag: &'a str,
+    /// More environment for the server (`EVENT_HISTORY_LENGTH`, …).
+    pub env: Vec<(String, String)>,
+}
+
+/// A server started as its own process on a fresh database, with an administrator logged in
+/// and one conversation to post to. [`Fixture::finish`] stops it and drops the database.
+pub struct Fixture {
+    pub server: Process,
+    pub token: String,
+    pub conversation: String,
+    /// `PostgreSQL + Redis` or `SQLite + in-process events`.
+    pub backend: &'static str,
+    /// The server's `REDIS_PREFIX` (PostgreSQL + Redis only).
+    pub redis_prefix: Option<String>,
+    dir: std::path::PathBuf,
+    created: Option<(sea_orm::DatabaseConnection, String)>,
+}
+
+impl Fixture {
+    /// Creates the database (PostgreSQL) or file (SQLite), creates the account with the
+    /// server's own `create-account`, starts `serve`, logs in and creates an inbox, a contact
+    /// and a conversation. The server's log goes to a file in a temporary directory.
+    pub async fn start(setup: Setup<'_>) -> Result<Self> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis();
+        let tag = format!("{}_{stamp}", setup.tag);
+        let dir = std::env::temp_dir().join(format!("sb-{tag}"));
+        std::fs::create_dir_all(&dir)?;
+        let mut created = None;
+        let (database_url, redis_url, backend) = if setup.embedded {
+            (
+                format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
+                None,
+                "SQLite + in-process events",
+            )
+        } else {
+            let name = format!("sb_{tag}");
+            let admin = sea_orm::Database::connect(setup.postgres).await?;
+            sea_orm::ConnectionTrait::execute_unprepared(
+                &admin,
+                &format!("CREATE DATABASE \"{name}\""),
+            )
+            .await?;
+            let (server, _) = setup
+                .postgres
+                .rsplit_once('/')
+                .context("postgres URL has a database")?;
+            let url = format!("{server}/{name}");
+            created = Some((admin, name));
+            (url, Some(setup.redis.to_owned()), "PostgreSQL + Redis")
+        };
+        let redis_prefix = redis_url.as_ref().map(|_| format!("sbbench{tag}"));
+        let port = free_port()?;
+        let env = |cmd: &mut Command| {
+            cmd.env("DATABASE_URL", &database_url)
+                .env("JWT_SECRET", "bench-secret")
+                .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+                // Every client uses the bench user's one token.
+                .env("MAX_SOCKETS_PER_USER", "1000000")
+                .env("RUST_LOG", "warn")
+                // As in production: no backtrace captured for every logged error.
+                .env_remove("RUST_BACKTRACE")
+                .env_remove("RUST_LIB_BACKTRACE")
+                .env_remove("REDIS_URL");
+            if let (Some(redis), Some(prefix)) = (&redis_url, &redis_prefix) {
+                cmd.env("REDIS_URL", redis).env("REDIS_PREFIX", prefix);
+            }
+            for (key, value) in &setup.env {
+                cmd.env(key, value);
+            }
+        };
+        let mut create = Command::new(setup.bin);
+        create.args([
+            "create-account",
+            "--name",
+            "Bench",
+            "--admin-email",
+            "bench@example.com",
+            "--admin-password",
+            "bench password",
+        ]);
+        env(&mut create);
+        let output = create.output()?;
+        if !output.status.success() {
+            bail!(
+                "create-account failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let mut serve = Command::new(setup.bin);
+        env(&mut serve);
+        let log = dir.join("server.log");
+        eprintln!("server log: {}", log.display());
+        let child = serve
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()?;
+        let server = Process {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+        };
+        server.wait_ready(100).await?;
+        let http = reqwest::Client::new();
+        let addr = &server.addr;
+        let login = gql(
+            &http,
+            addr,
+            None,
+            "mutation { login(email: \"bench@example.com\", password: \"bench password\") { token } }",
+            json!({}),
+        )
+        .await?;
+        let token = login["login"]["token"]
+            .as_str()
+            .context("token")?
+            .to_owned();
+        let inbox = gql(
+            &http,
+            addr,
+            Some(&token),
+            "mutation { createInbox(input: { name: \"Web\", channelType: \"web\" }) { id } }",
+            json!({}),
+        )
+        .await?;
+        let contact = gql(
+            &http,
+            addr,
+            Some(&token),
+            "mutation { createContact(input: { name: \"Bench\", email: \"contact@example.com\" }) { id } }",
+            json!({}),
+        )
+        .await?;
+        let conversation = gql(
+            &http,
+            addr,
+            Some(&token),
+            "mutation($c: ID!, $i: ID!) { createConversation(input: { contactId: $c, inboxId: $i }) { id } }",
+            json!({ "c": contact["createContact"]["id"], "i": inbox["createInbox"]["id"] }),
+        )
+        .await?;
+        let conversation = conversation["createConversation"]["id"]
+            .as_str()
+            .context("conversation id")?
+            .to_owned();
+        Ok(Self {
+            server,
+            token,
+            conversation,
+            backend,
+            redis_prefix,
+            dir,
+            created,
+        })
+    }
+
+    /// Stops the server, drops the database and removes the temporary directory (the server's
+    /// log with it, unless `keep_log`).
+    pub async fn finish(self, keep_log: bool) -> Result<()> {
+        drop(self.server);
+        if let Some((admin, name)) = self.created {
+            sea_orm::ConnectionTrait::execute_unprepared(
+                &admin,
+                &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            )
+            .await?;
+        }
+        if !keep_log {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+        Ok(())
+    }
+}
+
+/// Opens a graphql-transport-ws websocket to `addr`, sends `connection_init` with the bearer
+/// token and waits for `connection_ack`.
+pub async fn connect_ws(addr: &str, token: &str) -> Result<Socket> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+    let mut request = format!("ws://{addr}/graphql/ws").into_client_request()?;
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
+    ws.send(Message::Text(init.to_string().into())).await?;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) if text.contains("connection_ack") => return Ok(ws),
+            Some(Ok(_)) => {}
+            other => bail!("no ack: {other:?}"),
+        }
+    }
+}
+
+/// The offset of a position `<account>:<epoch>:<offset>` (benchmarks only: clients treat
+/// positions as opaque).
+pub fn position_offset(position: &str) -> Option<u64> {
+    position.rsplit(':').next()?.parse().ok()
+}
+
+/// Replaces the section of a results file between `<!-- bench:{name}:start -->` and
+/// `<!-- bench:{name}:end -->` with `section` (the text around the markers, such as notes written
+/// by hand, stays), or appends it when the markers are missing; a missing file starts with
+/// `title`.
+pub fn write_section(path: &std::path::Path, title: &str, name: &str, section: &str) -> Result<()> {
+    let start = format!("<!-- bench:{name}:start -->");
+    let end = format!("<!-- bench:{name}:end -->");
+    let marked = format!("{start}\n{}\n{end}", section.trim_end());
+    let existing = std::fs::read_to_string(path).unwrap_or_else(|_| format!("{title}\n"));
+    let content = match (existing.find(&start), existing.find(&end)) {
+        (Some(s), Some(e)) if s < e => {
+            format!("{}{marked}{}", &existing[..s], &existing[e + end.len()..])
+        }
+        _ => format!("{}\n\n{marked}\n", existing.trim_end()),
+    };
+    std::fs::write(path, content).with_context(|| format!("writing {}", path.display()))
 }

@@ -23,7 +23,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use switchboard_bench::{Process, Socket, free_port, gql, percentile, rss_kib};
+use switchboard_bench::{Process, Socket, cpu_ms, free_port, gql, percentile, rss_kib};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
@@ -82,14 +82,25 @@ async fn subscriber(addr: &str, token: &str, conversation: &str) -> Result<Socke
     Ok(ws)
 }
 
-/// One run at `n` subscribers: (latencies in ms, lost deliveries, KiB per idle subscriber).
+/// One run at `n` subscribers.
+struct Run {
+    /// Each delivery's latency in ms, sorted.
+    latencies: Vec<f64>,
+    lost: usize,
+    kib_per_subscriber: f64,
+    /// The server's CPU time from the first post until every subscriber had every message (or
+    /// gave up), per message posted.
+    cpu_ms_per_message: f64,
+}
+
+/// One run at `n` subscribers.
 async fn run(
     server: &Process,
     token: &str,
     conversation: &str,
     n: usize,
     args: &Args,
-) -> Result<(Vec<f64>, usize, f64)> {
+) -> Result<Run> {
     let pid = server.child.id();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(pid)?;
@@ -144,6 +155,7 @@ async fn run(
     }
     let http = reqwest::Client::new();
     let post = "mutation($c: ID!, $t: String!) { createMessage(input: { conversationId: $c, content: $t }) { id } }";
+    let cpu_before = cpu_ms(pid)?;
     for seq in 0..args.events {
         let started = Instant::now();
         sent.lock().await[seq] = Some(started);
@@ -160,16 +172,24 @@ async fn run(
     let sent = sent.lock().await.clone();
     let mut latencies = Vec::with_capacity(n * args.events);
     let mut delivered = 0;
+    let mut received = Vec::with_capacity(n);
     for reader in readers {
-        for (seq, at) in reader.await? {
-            if let Some(Some(started)) = sent.get(seq) {
-                latencies.push(at.duration_since(*started).as_secs_f64() * 1000.0);
-                delivered += 1;
-            }
+        received.push(reader.await?);
+    }
+    let cpu = cpu_ms(pid)? - cpu_before;
+    for (seq, at) in received.into_iter().flatten() {
+        if let Some(Some(started)) = sent.get(seq) {
+            latencies.push(at.duration_since(*started).as_secs_f64() * 1000.0);
+            delivered += 1;
         }
     }
     latencies.sort_by(f64::total_cmp);
-    Ok((latencies, n * args.events - delivered, per_subscriber))
+    Ok(Run {
+        latencies,
+        lost: n * args.events - delivered,
+        kib_per_subscriber: per_subscriber,
+        cpu_ms_per_message: cpu / args.events as f64,
+    })
 }
 
 #[tokio::main]
@@ -299,15 +319,20 @@ async fn main() -> Result<()> {
 
     let mut rows = Vec::new();
     for &n in &args.subscribers {
-        let (latencies, lost, per_subscriber) =
-            run(&server, &token, &conversation, n, &args).await?;
+        let Run {
+            latencies,
+            lost,
+            kib_per_subscriber,
+            cpu_ms_per_message,
+        } = run(&server, &token, &conversation, n, &args).await?;
         let row = format!(
-            "| {n} | {} | {:.2} | {:.2} | {:.2} | {lost} | {:.1} |",
+            "| {n} | {} | {:.2} | {:.2} | {:.2} | {lost} | {:.1} | {:.1} |",
             latencies.len(),
             percentile(&latencies, 50.0),
             percentile(&latencies, 99.0),
             latencies.last().copied().unwrap_or(f64::NAN),
-            per_subscriber
+            kib_per_subscriber,
+            cpu_ms_per_message
         );
         println!("{row}");
         rows.push(row);
@@ -322,7 +347,7 @@ async fn main() -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&dir);
 
-    let header = "| subscribers | deliveries | p50 ms | p99 ms | max ms | lost | server KiB per idle subscriber |\n|---|---|---|---|---|---|---|";
+    let header = "| subscribers | deliveries | p50 ms | p99 ms | max ms | lost | server KiB per idle subscriber | server CPU ms per message |\n|---|---|---|---|---|---|---|---|";
     let command = format!(
         "cargo run --release -p switchboard-bench --bin fanout --{}",
         if args.embedded { " --embedded" } else { "" }
