@@ -16,6 +16,10 @@
 #   <!-- check: expect CODE -->   the example must fail with extensions.code CODE
 #   <!-- check: upload -->        send as a multipart upload of the CSV in the next ```sh block
 #   <!-- check: as-contact -->    run with the token the last issueContactToken example returned
+#   <!-- check: resume -->        set variables.after to the last event position a subscription
+#                                 example received (`extensions.position`), replacing the
+#                                 placeholder the guide shows; an event must arrive at once
+#                                 (the replay of what followed that position)
 set -euo pipefail
 
 docs=$(cd "$(dirname "$0")" && pwd)
@@ -201,7 +205,15 @@ def first_message(ws, timeout):
     return {"errors": [{"message": f"unexpected {message}"}]}
 
 
-contact_token, failures, count, pending = None, 0, 0, None
+contact_token, failures, count, pending, last_position = None, 0, 0, None, None
+
+
+def remember_position(result):
+    """Keeps the position of a subscription's event, for the next `resume` example."""
+    global last_position
+    position = (result.get("extensions") or {}).get("position")
+    if isinstance(position, str):
+        last_position = position
 
 
 def report(label, marker, result, note=""):
@@ -231,6 +243,7 @@ def settle(wait):
         if result is None:
             report(label, marker, {"data": {}}, " (valid; no event within the wait)")
         else:
+            remember_position(result)
             report(label, marker, result, " (received an event)")
 
 
@@ -247,10 +260,19 @@ for path in files:
             continue
         if document.lstrip().startswith("subscription"):
             settle(0)
+            if marker == "resume":
+                if not last_position:
+                    report(label, "", {"errors": [{"message": "no event position before it"}]})
+                    continue
+                variables = {**variables, "after": last_position}
             result, ws = subscribe(document, variables, token)
-            if ws:
+            if ws and marker == "resume":
+                ws.sock.close()
+                report(label, "", {"errors": [{"message": "no event replayed after " + last_position}]})
+            elif ws:
                 pending = (ws, label, marker)
             else:
+                remember_position(result)
                 report(label, marker, result)
             continue
         if marker == "upload":

@@ -1,30 +1,24 @@
 //! Typed configuration: one struct, read once from flags and environment variables.
 //!
 //! Every flag has an environment variable of the same meaning (README.md, "Commands"), so operators
-//! configure containers with env vars and developers with flags.
+//! configure containers with env vars and developers with flags. The command line and its
+//! subcommands are `config/commands.rs`; settings kept out of logs, `config/sensitive.rs`.
+
+mod commands;
+mod sensitive;
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
+pub use self::{
+    commands::{Cli, Command, CreateAccountArgs, ImportArgs, ServeArgs, TokenArgs},
+    sensitive::Sensitive,
+};
 use crate::limits::InputLimits;
 
 /// The development-only JWT secret used when `JWT_SECRET` is unset. Loudly warned about at start.
 pub const DEV_JWT_SECRET: &str = "switchboard-development-secret-do-not-use-in-production";
-
-/// The `switchboard` command line.
-#[derive(Debug, Parser)]
-#[command(
-    name = "switchboard",
-    version,
-    about = "GraphQL API and realtime gateway for a support CRM"
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub config: Config,
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
 
 /// Settings shared by every command.
 #[derive(Debug, Clone, Args)]
@@ -197,96 +191,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// The subcommands of README.md, "Commands".
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the server (the default).
-    Serve(ServeArgs),
-    /// Apply pending migrations and exit.
-    Migrate,
-    /// Create an account with an administrator; prints the account id.
-    CreateAccount(CreateAccountArgs),
-    /// Print an access token for a user.
-    Token(TokenArgs),
-    /// Print the GraphQL schema (SDL), the same text as `schema.graphql`.
-    ExportSchema,
-    /// Import contacts from a CSV file into an account, with a progress bar.
-    Import(ImportArgs),
-}
-
-/// `switchboard import`.
-#[derive(Debug, Args)]
-pub struct ImportArgs {
-    /// The account to import into.
-    #[arg(long)]
-    pub account: i64,
-    /// The CSV file (a header row, then one contact per row).
-    pub file: PathBuf,
-}
-
-/// `switchboard serve`.
-#[derive(Debug, Clone, Default, Args)]
-pub struct ServeArgs {
-    /// Do not apply pending migrations at start (run `switchboard migrate` as a separate step).
-    #[arg(long, env = "SKIP_MIGRATIONS")]
-    pub skip_migrations: bool,
-}
-
-/// `switchboard create-account`.
-#[derive(Debug, Args)]
-pub struct CreateAccountArgs {
-    #[arg(long)]
-    pub name: String,
-    #[arg(long)]
-    pub admin_email: String,
-    #[arg(long)]
-    pub admin_password: String,
-    /// The administrator's display name (default: the part of the email before `@`).
-    #[arg(long)]
-    pub admin_name: Option<String>,
-}
-
-/// `switchboard token`.
-#[derive(Debug, Args)]
-pub struct TokenArgs {
-    #[arg(long)]
-    pub email: String,
-    /// Account to scope the token to (default: the user's first account).
-    #[arg(long)]
-    pub account: Option<i64>,
-}
-
-/// A setting that must not reach logs: the JWT secret, and URLs that may carry a password.
-/// Its `Debug` shows a URL without its password and anything else not at all, so printing a
-/// `Config` (`{config:?}`) leaks neither.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Sensitive(pub String);
-
-impl std::str::FromStr for Sensitive {
-    type Err = std::convert::Infallible;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        Ok(Self(value.to_owned()))
-    }
-}
-
-impl std::fmt::Debug for Sensitive {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // `scheme://user:password@host/…` → `scheme://user:***@host/…`; no URL → `***`.
-        let Some((scheme, rest)) = self.0.split_once("://") else {
-            return f.write_str("\"***\"");
-        };
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        match authority.rsplit_once('@') {
-            Some((userinfo, host)) => {
-                let user = userinfo.split(':').next().unwrap_or_default();
-                write!(f, "\"{scheme}://{user}:***@{host}{path}\"")
-            }
-            None => write!(f, "\"{scheme}://{authority}{path}\""),
-        }
-    }
-}
-
 impl Config {
     /// The database URL, defaulting to a SQLite file in the working directory.
     pub fn database_url(&self) -> String {
@@ -389,32 +293,5 @@ impl Config {
             ws_init_timeout_secs: 10,
             ws_send_timeout_secs: 10,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_output_hides_the_secret_and_url_passwords() {
-        let mut config = Config::for_tests(
-            "postgres://app:hunter2@db.internal:5432/switchboard".to_owned(),
-            Some("redis://:redispass@cache:6379/0".to_owned()),
-            "prefix".to_owned(),
-        );
-        config.jwt_secret = Some(Sensitive("jwt-very-secret".to_owned()));
-        let printed = format!("{config:?}");
-        for secret in ["hunter2", "redispass", "jwt-very-secret"] {
-            assert!(!printed.contains(secret), "{secret} in {printed}");
-        }
-        assert!(printed.contains("postgres://app:***@db.internal:5432/switchboard"));
-        assert!(printed.contains("redis://:***@cache:6379/0"));
-        // The values themselves are intact.
-        assert_eq!(config.jwt_secret().0, "jwt-very-secret");
-        assert_eq!(
-            config.database_url(),
-            "postgres://app:hunter2@db.internal:5432/switchboard"
-        );
     }
 }

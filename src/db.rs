@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use migrations::{Migrator, sea_orm_migration::MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, Statement,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DbErr, EntityTrait, PrimaryKeyTrait, QueryFilter, Statement,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -67,4 +68,24 @@ pub async fn migrate(url: &str) -> anyhow::Result<()> {
 /// Whether the database answers.
 pub async fn is_ready(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()
+}
+
+/// Row `id` of the entity of `account`, its account column, if that row belongs to the account:
+/// the domains' by-id reads, so that a record of another account is never found (it is
+/// NOT_FOUND, docs/design.md §2).
+pub async fn find_in_account<C>(
+    db: &impl ConnectionTrait,
+    account: C,
+    account_id: i64,
+    id: i64,
+) -> Result<Option<<C::EntityName as EntityTrait>::Model>, DbErr>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait,
+    i64: Into<<<C::EntityName as EntityTrait>::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+{
+    <C::EntityName as EntityTrait>::find_by_id(id)
+        .filter(account.eq(account_id))
+        .one(db)
+        .await
 }

@@ -8,6 +8,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 
 use async_graphql::SimpleObject;
 use base64::Engine;
+use sea_orm::{Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
@@ -60,6 +61,27 @@ impl Cursor {
     }
 }
 
+/// A connection's paging arguments as the client passed them (Relay's `first`, `after`,
+/// `last`, `before`); [`PageRequest::new`] validates them.
+#[derive(Debug, Clone, Default)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+impl PageArgs {
+    /// Forward paging only, for connections that take no `last` / `before`.
+    pub fn forward(first: Option<i32>, after: Option<String>) -> Self {
+        Self {
+            first,
+            after,
+            ..Self::default()
+        }
+    }
+}
+
 /// What a client asked for, validated.
 #[derive(Debug, Clone)]
 pub struct PageRequest {
@@ -73,13 +95,13 @@ pub struct PageRequest {
 
 impl PageRequest {
     /// Validates `first`/`after`/`last`/`before` for a sort named `sort`.
-    pub fn new(
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        sort: &str,
-    ) -> AppResult<Self> {
+    pub fn new(args: PageArgs, sort: &str) -> AppResult<Self> {
+        let PageArgs {
+            first,
+            after,
+            last,
+            before,
+        } = args;
         let size = |field: &str, n: i32| {
             u64::try_from(n)
                 .ok()
@@ -135,6 +157,13 @@ impl PageRequest {
         })
     }
 
+    /// The error for a cursor of the right sort whose value does not fit it (the `after` or
+    /// `before` it came in is not a valid cursor).
+    pub fn invalid_cursor(&self) -> AppError {
+        let field = if self.backward { "before" } else { "after" };
+        AppError::bad_input(field, format!("{field} is not a valid cursor"))
+    }
+
     /// Turns `limit + 1` fetched rows (in reading order) into a page.
     pub fn finish<N>(&self, mut rows: Vec<(Cursor, N)>, total: TotalCount) -> Page<N> {
         let more = rows.len() as u64 > self.limit;
@@ -171,6 +200,19 @@ impl PageRequest {
 /// Counts the whole result, only when a client asks for `totalCount`.
 pub type TotalCount =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = AppResult<u64>> + Send>> + Send + Sync>;
+
+/// The [`TotalCount`] of the rows of `E` matching `condition`: the query runs only when called.
+pub fn count<E>(db: DatabaseConnection, condition: Condition) -> TotalCount
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    Arc::new(move || {
+        let db = db.clone();
+        let condition = condition.clone();
+        Box::pin(async move { Ok(E::find().filter(condition).count(&db).await?) })
+    })
+}
 
 /// Where a page stands in the whole result.
 #[derive(SimpleObject, Clone, Debug)]
@@ -251,6 +293,22 @@ macro_rules! connection {
 mod tests {
     use super::*;
 
+    fn request(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        sort: &str,
+    ) -> AppResult<PageRequest> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        PageRequest::new(args, sort)
+    }
+
     #[test]
     fn cursors_round_trip_and_stay_in_their_sort() {
         let cursor = Cursor {
@@ -258,36 +316,32 @@ mod tests {
             value: CursorValue::Text("ann".into()),
             id: 4,
         };
-        let page =
-            PageRequest::new(Some(2), Some(cursor.encode()), None, None, "NAME_ASC").unwrap();
+        let page = request(Some(2), Some(cursor.encode()), None, None, "NAME_ASC").unwrap();
         assert_eq!(page.cursor, Some(cursor.clone()));
-        assert!(PageRequest::new(None, Some(cursor.encode()), None, None, "NAME_DESC").is_err());
-        assert!(PageRequest::new(None, Some("garbage".into()), None, None, "NAME_ASC").is_err());
+        assert!(request(None, Some(cursor.encode()), None, None, "NAME_DESC").is_err());
+        assert!(request(None, Some("garbage".into()), None, None, "NAME_ASC").is_err());
     }
 
     #[test]
     fn page_sizes_are_bounded() {
-        assert_eq!(
-            PageRequest::new(None, None, None, None, "x").unwrap().limit,
-            15
-        );
-        assert!(PageRequest::new(Some(0), None, None, None, "x").is_err());
-        assert!(PageRequest::new(Some(101), None, None, None, "x").is_err());
-        assert!(PageRequest::new(Some(1), None, Some(1), None, "x").is_err());
+        assert_eq!(request(None, None, None, None, "x").unwrap().limit, 15);
+        assert!(request(Some(0), None, None, None, "x").is_err());
+        assert!(request(Some(101), None, None, None, "x").is_err());
+        assert!(request(Some(1), None, Some(1), None, "x").is_err());
         let cursor = Cursor {
             sort: "x".into(),
             value: CursorValue::Null,
             id: 1,
         }
         .encode();
-        assert!(PageRequest::new(Some(1), None, None, Some(cursor.clone()), "x").is_err());
-        assert!(PageRequest::new(None, Some(cursor.clone()), Some(1), None, "x").is_err());
+        assert!(request(Some(1), None, None, Some(cursor.clone()), "x").is_err());
+        assert!(request(None, Some(cursor.clone()), Some(1), None, "x").is_err());
         assert!(
-            PageRequest::new(None, None, None, Some(cursor), "x")
+            request(None, None, None, Some(cursor), "x")
                 .unwrap()
                 .backward
         );
-        let back = PageRequest::new(None, None, Some(5), None, "x").unwrap();
+        let back = request(None, None, Some(5), None, "x").unwrap();
         assert!(back.backward);
         assert_eq!(back.limit, 5);
     }

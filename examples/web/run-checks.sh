@@ -6,7 +6,8 @@
 #
 # The binary defaults to the debug build in $CARGO_TARGET_DIR (or ~/.cache/switchboard-target).
 # Starts it on a free port with a throwaway SQLite database, creates an account, then runs:
-# codegen + tsc, the TypeScript client, GraphiQL in Chromium, and graphql-http's audit.
+# codegen + tsc, the TypeScript client, the resuming client (src/resume.ts) across dropped
+# connections, GraphiQL in Chromium, and graphql-http's audit.
 # Exits non-zero if any of them fails (all of them run either way).
 set -euo pipefail
 
@@ -145,16 +146,19 @@ typecheck() {
   echo "the committed $GENERATED is up to date"
 }
 
-step "1/4 codegen + tsc --noEmit"
+step "1/5 codegen + tsc --noEmit"
 run "codegen + tsc" typecheck
 
-step "2/4 TypeScript client: login, graphql-ws subscriptions, messageCreated + presenceUpdated"
+step "2/5 TypeScript client: login, graphql-ws subscriptions, messageCreated + presenceUpdated"
 run "client" "$BIN/tsx" src/client.ts
 
-step "3/4 GraphiQL in Chromium"
+step "3/5 resuming client: a cut and a frozen connection, HISTORY_EXPIRED, roomEvents"
+run "resuming client" "$BIN/tsx" src/resume-check.ts
+
+step "4/5 GraphiQL in Chromium"
 run "GraphiQL browser check" "$BIN/tsx" src/graphiql.ts
 
-step "4/4 GraphQL over HTTP audit (graphql-http)"
+step "5/5 GraphQL over HTTP audit (graphql-http)"
 run "GraphQL-over-HTTP audit" "$BIN/tsx" src/audit.ts
 
 step "done"

@@ -7,7 +7,7 @@
 //! planner only reads the statistics ANALYZE gathers on an index expression from non-partial
 //! indexes, and without them it guesses 0.5 % for any value (a partial terms index made the
 //! filter below sort 82,000 rows for a 15-row page). Expressions match what
-//! `src/contacts/repo.rs` and `src/contacts/filter/render.rs` render. The plans they were checked
+//! `src/contacts/repo.rs` and `src/contacts/filter/render/json.rs` render. The plans they were checked
 //! with are in `bench/RESULTS-contacts.md`.
 //!
 //! SQLite: nothing. Its descending scan of the existing `(account_id, last_activity_at, id)`

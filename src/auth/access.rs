@@ -120,13 +120,8 @@ async fn read(state: &AppState, viewer: &Viewer) -> Result<Access, AppError> {
 /// not wait for its own event to come back through Redis), then tells every instance.
 pub async fn changed(state: &AppState, account_id: i64, user_id: i64) {
     state.access.forget_user(account_id, user_id);
-    state
-        .bus
-        .publish(crate::events::Event {
-            account_id,
-            payload: EventPayload::AccessChanged { user_id },
-        })
-        .await;
+    let payload = EventPayload::AccessChanged { user_id };
+    state.bus.publish_to(account_id, payload).await;
 }
 
 /// The one task per process that keeps the cache honest: it drops a user's entry when their

@@ -12,7 +12,7 @@ use sea_orm::{
     TransactionSession, TransactionTrait, sea_query::Expr,
 };
 
-use super::repo::member;
+use super::repo::{get_member, member};
 use crate::{
     error::{AppError, AppResult},
     validate,
@@ -98,9 +98,7 @@ pub async fn update(
     let txn = db.begin().await?;
     lock_memberships(&txn, account_id).await?;
     still_administrator(&txn, account_id, caller_id).await?;
-    let (mut user, mut membership) = member(&txn, account_id, user_id)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
+    let (mut user, mut membership) = get_member(&txn, account_id, user_id).await?;
     let now = crate::time::now();
     let role_changed = changes.role.is_some_and(|role| role != membership.role);
     let availability_changed = changes
@@ -154,9 +152,7 @@ pub async fn remove(
     let txn = db.begin().await?;
     lock_memberships(&txn, account_id).await?;
     still_administrator(&txn, account_id, caller_id).await?;
-    let (_, membership) = member(&txn, account_id, user_id)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
+    let (_, membership) = get_member(&txn, account_id, user_id).await?;
     if membership.role == Role::Administrator && administrators(&txn, account_id).await? <= 1 {
         return Err(AppError::conflict(
             "id",

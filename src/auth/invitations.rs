@@ -2,17 +2,13 @@
 //! e-mail). The user learns of it through `invitations` and joins with `acceptInvitation`;
 //! until then they are not a member, and the administrator learns nothing about them.
 
-use entity::{
-    account, account_user,
-    enums::{Availability, Role},
-    invitation,
-};
+use entity::{account, account_user, enums::Role, invitation};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionSession, TransactionTrait,
 };
 
-use super::agents::lock_memberships;
+use super::{agents::lock_memberships, repo::insert_membership};
 use crate::error::{AppError, AppResult, unique_violation};
 
 /// Invites `user_id` to `account_id` with `role`, or updates the role of their pending
@@ -89,22 +85,11 @@ pub async fn accept(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("invitation"))?;
-    let now = crate::time::now();
-    let membership = account_user::ActiveModel {
-        account_id: Set(account_id),
-        user_id: Set(user_id),
-        role: Set(invitation.role),
-        availability: Set(Availability::Online),
-        auto_offline: Set(true),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await
-    .map_err(|err| {
-        unique_violation(err, "accountId", "you are already a member of this account")
-    })?;
+    let membership = insert_membership(&txn, account_id, user_id, invitation.role)
+        .await
+        .map_err(|err| {
+            unique_violation(err, "accountId", "you are already a member of this account")
+        })?;
     invitation::Entity::delete_by_id(invitation.id)
         .exec(&txn)
         .await?;

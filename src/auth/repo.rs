@@ -6,8 +6,8 @@ use entity::{
     invitation, user,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set, TransactionSession, TransactionTrait,
 };
 
 use super::{invitations, password, viewer::UserViewer};
@@ -70,6 +70,17 @@ pub async fn member(
         .one(db)
         .await?;
     Ok(row.and_then(|(membership, user)| Some((user?, membership))))
+}
+
+/// A member of the account, or NOT_FOUND (`user`).
+pub async fn get_member(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    user_id: i64,
+) -> AppResult<(user::Model, account_user::Model)> {
+    member(db, account_id, user_id)
+        .await?
+        .ok_or(AppError::NotFound("user"))
 }
 
 /// Every member of an account, by id.
@@ -171,12 +182,13 @@ async fn insert_user(txn: &impl ConnectionTrait, checked: &Checked) -> AppResult
     .map_err(|err| unique_violation(err, "email", "a user with this email already exists"))
 }
 
-async fn insert_membership(
+/// A new membership, online and going offline by itself (an accepted invitation's too).
+pub(super) async fn insert_membership(
     txn: &impl ConnectionTrait,
     account_id: i64,
     user_id: i64,
     role: Role,
-) -> AppResult<account_user::Model> {
+) -> Result<account_user::Model, DbErr> {
     let now = crate::time::now();
     account_user::ActiveModel {
         account_id: Set(account_id),
@@ -190,7 +202,10 @@ async fn insert_membership(
     }
     .insert(txn)
     .await
-    .map_err(|err| unique_violation(err, "email", "this user is already a member of the account"))
+}
+
+fn already_member(err: DbErr) -> AppError {
+    unique_violation(err, "email", "this user is already a member of the account")
 }
 
 /// Adds a member to an account: creates the user, or adds an existing user (same email)
@@ -207,7 +222,9 @@ pub async fn add_member(
         Some(user) => user,
         None => insert_user(&txn, &checked).await?,
     };
-    let membership = insert_membership(&txn, account_id, user.id, checked.role).await?;
+    let membership = insert_membership(&txn, account_id, user.id, checked.role)
+        .await
+        .map_err(already_member)?;
     txn.commit().await?;
     Ok((user, membership))
 }
@@ -254,7 +271,9 @@ pub async fn create_agent(
         }
         None => {
             let user = insert_user(&txn, &checked).await?;
-            let membership = insert_membership(&txn, account_id, user.id, checked.role).await?;
+            let membership = insert_membership(&txn, account_id, user.id, checked.role)
+                .await
+                .map_err(already_member)?;
             CreatedAgent::Member(user, membership)
         }
     };
@@ -299,9 +318,7 @@ pub async fn set_availability(
     viewer: UserViewer,
     availability: Availability,
 ) -> AppResult<(user::Model, account_user::Model)> {
-    let (user, membership) = member(db, viewer.account_id, viewer.user_id)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
+    let (user, membership) = get_member(db, viewer.account_id, viewer.user_id).await?;
     let mut active: account_user::ActiveModel = membership.into();
     active.availability = Set(availability);
     active.updated_at = Set(crate::time::now());

@@ -17,7 +17,7 @@ use super::{
 use crate::{
     context::ContextExt,
     error::AppError,
-    events::{ConversationChange, Event, EventPayload},
+    events::{ConversationChange, EventPayload},
     ids::parse_id,
     state::AppState,
 };
@@ -125,8 +125,7 @@ impl AuthMutation {
                     "agent created"
                 );
                 // A cached refusal of an earlier membership must not outlive this one.
-                access::changed(state, viewer.account_id, user.id).await;
-                presence_changed(state, viewer.account_id).await;
+                membership_changed(state, viewer.account_id, user.id).await;
                 Ok(User::new(user, &membership))
             }
             CreatedAgent::Invited {
@@ -180,7 +179,10 @@ impl AuthMutation {
             access::changed(state, viewer.account_id, user_id).await;
         }
         if updated.availability_changed {
-            presence_changed(state, viewer.account_id).await;
+            state
+                .bus
+                .publish_to(viewer.account_id, EventPayload::PresenceChanged)
+                .await;
         }
         Ok(User::new(updated.user, &updated.membership))
     }
@@ -200,20 +202,13 @@ impl AuthMutation {
         let unassigned =
             agents::remove(&state.db, viewer.account_id, viewer.user_id, user_id).await?;
         tracing::info!(user_id, account_id = viewer.account_id, "agent removed");
-        access::changed(state, viewer.account_id, user_id).await;
-        presence_changed(state, viewer.account_id).await;
+        membership_changed(state, viewer.account_id, user_id).await;
         for conversation in unassigned {
             let payload = EventPayload::ConversationUpdated {
                 conversation: Box::new(conversation),
                 change: ConversationChange::Assignee,
             };
-            state
-                .bus
-                .publish(Event {
-                    account_id: viewer.account_id,
-                    payload,
-                })
-                .await;
+            state.bus.publish_to(viewer.account_id, payload).await;
         }
         Ok(id)
     }
@@ -233,8 +228,7 @@ impl AuthMutation {
         let (account, membership) =
             invitations::accept(&state.db, account_id, viewer.user_id).await?;
         tracing::info!(user_id = viewer.user_id, account_id, "invitation accepted");
-        access::changed(state, account_id, viewer.user_id).await;
-        presence_changed(state, account_id).await;
+        membership_changed(state, account_id, viewer.user_id).await;
         Ok(Account::new(account, &membership))
     }
 
@@ -249,19 +243,20 @@ impl AuthMutation {
         let state = ctx.state()?;
         let (user, membership) =
             repo::set_availability(&state.db, viewer, availability.into()).await?;
-        presence_changed(state, viewer.account_id).await;
+        state
+            .bus
+            .publish_to(viewer.account_id, EventPayload::PresenceChanged)
+            .await;
         Ok(User::new(user, &membership))
     }
 }
 
-/// Tells the account's `presenceUpdated` subscribers to recompute (members or availability
-/// changed).
-async fn presence_changed(state: &AppState, account_id: i64) {
+/// A membership began or ended: the user's cached access goes at once, and the account's
+/// `presenceUpdated` subscribers recompute (the members changed).
+async fn membership_changed(state: &AppState, account_id: i64, user_id: i64) {
+    access::changed(state, account_id, user_id).await;
     state
         .bus
-        .publish(Event {
-            account_id,
-            payload: EventPayload::PresenceChanged,
-        })
+        .publish_to(account_id, EventPayload::PresenceChanged)
         .await;
 }

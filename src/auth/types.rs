@@ -5,7 +5,11 @@ use chrono::{DateTime, Utc};
 use entity::{account, account_user, invitation, user};
 
 use super::{repo, viewer::UserViewer};
-use crate::{context::ContextExt, error::AppError};
+use crate::{
+    context::ContextExt,
+    error::AppError,
+    loaders::{Member, load_error},
+};
 
 /// A member's role in an account.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -67,6 +71,21 @@ pub struct User {
 }
 
 impl User {
+    /// Member `user_id` of the account through the request's loader; `None` when they are not
+    /// (or no longer) a member: an assignee, a note's author, a message's sender.
+    pub async fn load_member(
+        ctx: &Context<'_>,
+        account_id: i64,
+        user_id: i64,
+    ) -> Result<Option<Self>, AppError> {
+        let key = Member {
+            account_id,
+            user_id,
+        };
+        let member = ctx.loader()?.load_one(key).await.map_err(load_error)?;
+        Ok(member.map(|(user, membership)| Self::new(user, &membership)))
+    }
+
     pub fn new(user: user::Model, membership: &account_user::Model) -> Self {
         Self {
             id: user.id.into(),

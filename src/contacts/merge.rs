@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use serde_json::{Map, Value};
 
-use super::{repo, write};
+use super::{labels, repo, write};
 use crate::{
     error::{AppError, AppResult},
     events::{ContactChange, ConversationChange, EventPayload},
@@ -216,7 +216,7 @@ async fn union_labels(
         .into_tuple()
         .all(db)
         .await?;
-    write::add_labels(db, account_id, base_id, names).await?;
+    labels::add_labels(db, account_id, base_id, names).await?;
     contact_label::Entity::delete_many()
         .filter(contact_label::Column::ContactId.eq(mergee_id))
         .exec(db)

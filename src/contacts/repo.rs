@@ -1,20 +1,18 @@
 //! Account-scoped contact reads: one contact, and pages of contacts in any sort order.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use entity::{contact, contact_label};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryResult, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    FromQueryResult, QueryFilter, QueryResult, QuerySelect, QueryTrait,
     sea_query::{Expr, ExprTrait, Func, LikeExpr, NullOrdering, Order, Query, SimpleExpr},
 };
 
 use super::types::{Contact, ContactSort, ContactSortField, SortDirection};
 use crate::{
+    db,
     error::{AppError, AppResult},
-    pagination::{Cursor, CursorValue, Page, PageRequest},
-    state::AppState,
+    pagination::{self, Cursor, CursorValue, Page, PageArgs, PageRequest},
 };
 
 /// One contact of the account (resolved or not).
@@ -23,10 +21,7 @@ pub async fn find(
     account_id: i64,
     id: i64,
 ) -> AppResult<Option<contact::Model>> {
-    Ok(contact::Entity::find_by_id(id)
-        .filter(contact::Column::AccountId.eq(account_id))
-        .one(db)
-        .await?)
+    Ok(db::find_in_account(db, contact::Column::AccountId, account_id, id).await?)
 }
 
 /// One contact of the account, or NOT_FOUND.
@@ -175,21 +170,16 @@ fn keyset(
     expr: &SimpleExpr,
     time: bool,
     ascending: bool,
-    backward: bool,
+    request: &PageRequest,
     cursor: &Cursor,
 ) -> AppResult<Condition> {
+    let backward = request.backward;
     let id = Expr::col((contact::Entity, contact::Column::Id));
     let value: Option<SimpleExpr> = match (&cursor.value, time) {
         (CursorValue::Null, _) => None,
         (CursorValue::Int(micros), true) => Some(Expr::val(time_value(*micros))),
         (CursorValue::Text(text), false) => Some(Expr::val(text.clone())),
-        _ => {
-            let field = if backward { "before" } else { "after" };
-            return Err(AppError::bad_input(
-                field,
-                format!("{field} is not a valid cursor"),
-            ));
-        }
+        _ => return Err(request.invalid_cursor()),
     };
     // Moving towards larger values is "forward in an ascending sort" or "backward in a
     // descending one"; nulls sit at the end of the forward order.
@@ -216,21 +206,17 @@ fn keyset(
 }
 
 /// A page of the account's contacts matching `condition`, in `sort` order.
-#[allow(clippy::too_many_arguments)]
 pub async fn page(
-    state: Arc<AppState>,
+    db: DatabaseConnection,
     account_id: i64,
     condition: Condition,
     sort: Option<ContactSort>,
-    first: Option<i32>,
-    after: Option<String>,
-    last: Option<i32>,
-    before: Option<String>,
+    args: PageArgs,
 ) -> AppResult<Page<Contact>> {
     let sort = sort.unwrap_or(DEFAULT_SORT);
     let ascending = sort.direction == SortDirection::Asc;
     let sort_name = format!("contacts:{:?}:{:?}", sort.field, sort.direction);
-    let request = PageRequest::new(first, after, last, before, &sort_name)?;
+    let request = PageRequest::new(args, &sort_name)?;
     let base = Condition::all()
         .add(contact::Column::AccountId.eq(account_id))
         .add(condition);
@@ -239,7 +225,7 @@ pub async fn page(
 
     let mut query = contact::Entity::find().filter(base.clone());
     if let Some(cursor) = &request.cursor {
-        query = query.filter(keyset(&expr, time, ascending, request.backward, cursor)?);
+        query = query.filter(keyset(&expr, time, ascending, &request, cursor)?);
     }
     // Reading backwards reverses the whole order, nulls included.
     let (order, nulls) = match (ascending != request.backward, request.backward) {
@@ -260,7 +246,7 @@ pub async fn page(
     let rows = select
         .limit(request.limit + 1)
         .into_model::<Keyed>()
-        .all(&state.db)
+        .all(&db)
         .await?;
 
     let rows = rows
@@ -287,15 +273,6 @@ pub async fn page(
             )
         })
         .collect();
-    let total = Arc::new(move || {
-        let state = state.clone();
-        let base = base.clone();
-        Box::pin(async move {
-            Ok(contact::Entity::find()
-                .filter(base)
-                .count(&state.db)
-                .await?)
-        }) as _
-    });
+    let total = pagination::count::<contact::Entity>(db, base);
     Ok(request.finish(rows, total))
 }

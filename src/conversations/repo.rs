@@ -1,20 +1,18 @@
 //! Account-scoped conversation queries.
 
-use std::sync::Arc;
-
 use entity::{contact_inbox, conversation, enums::ConversationStatus, inbox};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait, sea_query::JoinType,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait, sea_query::JoinType,
 };
 
 use super::types::Conversation;
 use crate::{
     auth::viewer::{ContactViewer, Viewer},
+    db,
     error::{AppError, AppResult},
     events::Sender,
-    pagination::{Cursor, CursorValue, Page, PageRequest},
-    state::AppState,
+    pagination::{self, Cursor, CursorValue, Page, PageArgs, PageRequest},
 };
 
 /// One conversation of the account.
@@ -23,10 +21,7 @@ pub async fn find(
     account_id: i64,
     id: i64,
 ) -> AppResult<Option<conversation::Model>> {
-    Ok(conversation::Entity::find_by_id(id)
-        .filter(conversation::Column::AccountId.eq(account_id))
-        .one(db)
-        .await?)
+    Ok(db::find_in_account(db, conversation::Column::AccountId, account_id, id).await?)
 }
 
 /// One conversation of the account, or NOT_FOUND.
@@ -120,24 +115,17 @@ const SORT: &str = "conversations:last_activity_at:desc";
 
 /// A page of conversations, most recently active first (ties: newest id first).
 pub async fn page(
-    state: Arc<AppState>,
+    db: DatabaseConnection,
     account_id: i64,
     filter: ConversationFilter,
-    first: Option<i32>,
-    after: Option<String>,
-    last: Option<i32>,
-    before: Option<String>,
+    args: PageArgs,
 ) -> AppResult<Page<Conversation>> {
-    let request = PageRequest::new(first, after, last, before, SORT)?;
+    let request = PageRequest::new(args, SORT)?;
     let base = filter.condition(account_id);
     let mut query = conversation::Entity::find().filter(base.clone());
     if let Some(cursor) = &request.cursor {
         let CursorValue::Int(micros) = cursor.value else {
-            let field = if request.backward { "before" } else { "after" };
-            return Err(AppError::bad_input(
-                field,
-                format!("{field} is not a valid cursor"),
-            ));
+            return Err(request.invalid_cursor());
         };
         let at = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default();
         let (col, id) = (
@@ -164,7 +152,7 @@ pub async fn page(
             .order_by_desc(conversation::Column::LastActivityAt)
             .order_by_desc(conversation::Column::Id)
     };
-    let rows = query.limit(request.limit + 1).all(&state.db).await?;
+    let rows = query.limit(request.limit + 1).all(&db).await?;
     let rows = rows
         .into_iter()
         .map(|row| {
@@ -176,15 +164,6 @@ pub async fn page(
             (cursor, Conversation(row))
         })
         .collect();
-    let total = Arc::new(move || {
-        let state = state.clone();
-        let base = base.clone();
-        Box::pin(async move {
-            Ok(conversation::Entity::find()
-                .filter(base)
-                .count(&state.db)
-                .await?)
-        }) as _
-    });
+    let total = pagination::count::<conversation::Entity>(db, base);
     Ok(request.finish(rows, total))
 }

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object};
 
 use super::{
-    publish, repo,
+    repo,
     types::{Conversation, ConversationConnection, ConversationStatus, CreateConversationInput},
     write,
 };
@@ -13,6 +13,7 @@ use crate::{
     error::AppResult,
     events::{ConversationChange, EventPayload},
     ids::parse_id,
+    pagination::PageArgs,
 };
 
 /// Conversation queries.
@@ -63,8 +64,13 @@ impl ConversationQuery {
                 .transpose()?,
             status: status.map(Into::into),
         };
-        let state = ctx.shared_state()?;
-        let page = repo::page(state, viewer.account_id, filter, first, after, last, before);
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let page = repo::page(ctx.db()?.clone(), viewer.account_id, filter, args);
         Ok(page.await?.into())
     }
 }
@@ -95,13 +101,13 @@ impl ConversationMutation {
         let payload = EventPayload::ConversationCreated {
             conversation: Box::new(conversation.clone()),
         };
-        publish(state, viewer.account_id, payload).await;
+        state.bus.publish_to(viewer.account_id, payload).await;
         if let Some(message) = message {
             let payload = EventPayload::MessageCreated {
                 message: Box::new(message),
                 contact_id: conversation.contact_id,
             };
-            publish(state, viewer.account_id, payload).await;
+            state.bus.publish_to(viewer.account_id, payload).await;
         }
         Ok(Conversation(conversation))
     }
@@ -130,7 +136,7 @@ impl ConversationMutation {
                 },
             ];
             for payload in payloads {
-                publish(state, viewer.account_id, payload).await;
+                state.bus.publish_to(viewer.account_id, payload).await;
             }
         }
         Ok(Conversation(conversation))
@@ -157,7 +163,7 @@ impl ConversationMutation {
                 conversation: Box::new(conversation.clone()),
                 change: ConversationChange::Assignee,
             };
-            publish(state, viewer.account_id, payload).await;
+            state.bus.publish_to(viewer.account_id, payload).await;
         }
         Ok(Conversation(conversation))
     }
@@ -187,7 +193,7 @@ impl ConversationMutation {
                 conversation: Box::new(conversation.clone()),
                 change: ConversationChange::Labels,
             };
-            publish(state, viewer.account_id, payload).await;
+            state.bus.publish_to(viewer.account_id, payload).await;
         }
         Ok(Conversation(conversation))
     }

@@ -10,11 +10,12 @@ use crate::{
     context::ContextExt,
     error::{AppError, AppResult},
     inboxes::types::Inbox,
-    loaders::{ContactInboxById, InboxById, LabelsOfConversation, Member, load_error},
+    loaders::{ContactInboxById, InboxById, LabelsOfConversation, load_error},
     messages::{
         repo::{self as messages, MessageScope},
         types::MessageConnection,
     },
+    pagination::PageArgs,
 };
 
 /// Where a conversation stands.
@@ -88,12 +89,7 @@ impl Conversation {
         let Some(user_id) = self.0.assignee_id else {
             return Ok(None);
         };
-        let key = Member {
-            account_id: self.0.account_id,
-            user_id,
-        };
-        let member = ctx.loader()?.load_one(key).await.map_err(load_error)?;
-        Ok(member.map(|(user, membership)| User::new(user, &membership)))
+        User::load_member(ctx, self.0.account_id, user_id).await
     }
     /// Label names, sorted (members only).
     #[graphql(guard = "RoleGuard::Member")]
@@ -137,8 +133,13 @@ impl Conversation {
             conversation_id: self.0.id,
             contact_view: !matches!(ctx.viewer(), Ok(Viewer::User(_))),
         };
-        let state = ctx.shared_state()?;
-        let page = messages::page(state, scope, first, after, last, before);
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let page = messages::page(ctx.db()?.clone(), scope, args);
         Ok(page.await?.into())
     }
 }

@@ -190,6 +190,16 @@ impl EventBus {
         }
     }
 
+    /// Publishes `payload` as an event of the account: [`Self::publish`] of
+    /// `Event { account_id, payload }`.
+    pub async fn publish_to(&self, account_id: i64, payload: EventPayload) {
+        self.publish(Event {
+            account_id,
+            payload,
+        })
+        .await;
+    }
+
     /// A receiver of every event this process sees, from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Stamped>> {
         self.local.subscribe()

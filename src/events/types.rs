@@ -70,8 +70,8 @@ pub enum EventPayload {
 }
 
 /// What happened to a contact. Plain data, so the bus depends on no domain; the contacts
-/// domain maps it to its GraphQL enum (`contacts/types.rs`). The variant names are the wire
-/// format between instances, so they stay as they are.
+/// domain maps it to its GraphQL enum (`contacts/types/events.rs`). The variant names are the
+/// wire format between instances, so they stay as they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ContactChange {
     /// The contact was created.

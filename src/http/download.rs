@@ -58,16 +58,8 @@ pub async fn contacts_csv(
         Ok(rows) => rows,
         Err(err) => return download_error(err),
     };
-    let mut response = (StatusCode::OK, Body::from_stream(rows)).into_response();
+    let mut response = csv(Body::from_stream(rows), "contacts.csv");
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"contacts.csv\""),
-    );
     // Personal data: keep it out of shared caches.
     headers.insert(
         header::CACHE_CONTROL,
@@ -96,15 +88,20 @@ pub async fn failed_rows(
         Ok(found) => found,
         Err(err) => return download_error(err),
     };
-    let mut response = (StatusCode::OK, Body::from_stream(ReaderStream::new(file))).into_response();
+    let body = Body::from_stream(ReaderStream::new(file));
+    csv(body, &format!("import-{id}-failed-rows.csv"))
+}
+
+/// A CSV file download named `filename`.
+fn csv(body: Body, filename: &str) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/csv; charset=utf-8"),
     );
-    if let Ok(disposition) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"import-{id}-failed-rows.csv\""
-    )) {
+    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+    {
         headers.insert(header::CONTENT_DISPOSITION, disposition);
     }
     response

@@ -112,11 +112,7 @@ async fn lookup_postgres(
          (SELECT * FROM contacts WHERE account_id = $1 AND {column} = k.v FOR UPDATE) AS c"
     );
     contact::Entity::find()
-        .from_raw_sql(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            [account_id.into(), keys.into()],
-        ))
+        .from_raw_sql(postgres(sql, [account_id.into(), keys.into()]))
         .all(db)
         .await
 }
@@ -190,12 +186,7 @@ async fn insert_bulk(db: &impl ConnectionTrait, account_id: i64, plan: &Plan) ->
          FROM json_to_recordset($1::json) AS {RECORD}"
     );
     let values = [json_rows(plan.inserts())?.into(), account_id.into()];
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        values,
-    ))
-    .await?;
+    db.execute_raw(postgres(sql, values)).await?;
     Ok(())
 }
 
@@ -213,12 +204,7 @@ async fn update_bulk(db: &impl ConnectionTrait, plan: &Plan) -> Result<(), DbErr
     // No `c.account_id = …`: the ids are of contacts this batch read (and locked) in the
     // account, and the condition would tempt the planner into the `(account_id)` index.
     let values = [json_rows(plan.updates())?.into()];
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        values,
-    ))
-    .await?;
+    db.execute_raw(postgres(sql, values)).await?;
     Ok(())
 }
 
@@ -281,4 +267,9 @@ async fn update_portable(db: &impl ConnectionTrait, plan: &Plan) -> Result<(), D
             .await?;
     }
     Ok(())
+}
+
+/// A statement of the PostgreSQL bulk path, its values bound.
+fn postgres(sql: String, values: impl IntoIterator<Item = sea_orm::Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }

@@ -12,7 +12,7 @@ use sea_orm::{
     sea_query::Expr,
 };
 
-use crate::{error::AppResult, time};
+use crate::{db, error::AppResult, time};
 
 const RUNNING: [ImportStatus; 2] = [ImportStatus::Pending, ImportStatus::Processing];
 
@@ -51,10 +51,7 @@ pub async fn find(
     account_id: i64,
     id: i64,
 ) -> AppResult<Option<data_import::Model>> {
-    Ok(data_import::Entity::find_by_id(id)
-        .filter(data_import::Column::AccountId.eq(account_id))
-        .one(db)
-        .await?)
+    Ok(db::find_in_account(db, data_import::Column::AccountId, account_id, id).await?)
 }
 
 /// Saves the state and counts of an import (and renews its lease). False when the row is gone

@@ -5,7 +5,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
-use crate::{error::AppResult, validate};
+use crate::{db, error::AppResult, validate};
 
 /// The account's inboxes, by id.
 pub async fn list(db: &impl ConnectionTrait, account_id: i64) -> AppResult<Vec<inbox::Model>> {
@@ -22,10 +22,7 @@ pub async fn find(
     account_id: i64,
     id: i64,
 ) -> AppResult<Option<inbox::Model>> {
-    Ok(inbox::Entity::find_by_id(id)
-        .filter(inbox::Column::AccountId.eq(account_id))
-        .one(db)
-        .await?)
+    Ok(db::find_in_account(db, inbox::Column::AccountId, account_id, id).await?)
 }
 
 /// Creates an inbox.

@@ -1,18 +1,16 @@
 //! Account-scoped message reads: one message, and pages of a conversation's messages.
 
-use std::sync::Arc;
-
 use entity::{enums::MessageType, message};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::types::Message;
 use crate::{
+    db,
     error::{AppError, AppResult},
-    pagination::{Cursor, CursorValue, Page, PageRequest},
-    state::AppState,
+    pagination::{self, Cursor, CursorValue, Page, PageArgs, PageRequest},
 };
 
 /// Longest message, in characters.
@@ -42,10 +40,7 @@ pub async fn find(
     account_id: i64,
     id: i64,
 ) -> AppResult<Option<message::Model>> {
-    Ok(message::Entity::find_by_id(id)
-        .filter(message::Column::AccountId.eq(account_id))
-        .one(db)
-        .await?)
+    Ok(db::find_in_account(db, message::Column::AccountId, account_id, id).await?)
 }
 
 /// One message of the account, or NOT_FOUND.
@@ -83,14 +78,11 @@ const SORT: &str = "messages:id:asc";
 /// A page of a conversation's messages in the order they were sent (newest last). `last`
 /// without a cursor gives the newest messages.
 pub async fn page(
-    state: Arc<AppState>,
+    db: DatabaseConnection,
     scope: MessageScope,
-    first: Option<i32>,
-    after: Option<String>,
-    last: Option<i32>,
-    before: Option<String>,
+    args: PageArgs,
 ) -> AppResult<Page<Message>> {
-    let request = PageRequest::new(first, after, last, before, SORT)?;
+    let request = PageRequest::new(args, SORT)?;
     let base = scope.condition();
     let mut query = message::Entity::find().filter(base.clone());
     if let Some(cursor) = &request.cursor {
@@ -106,7 +98,7 @@ pub async fn page(
     } else {
         query.order_by_asc(message::Column::Id)
     };
-    let rows = query.limit(request.limit + 1).all(&state.db).await?;
+    let rows = query.limit(request.limit + 1).all(&db).await?;
     let rows = rows
         .into_iter()
         .map(|row| {
@@ -118,15 +110,6 @@ pub async fn page(
             (cursor, Message(row))
         })
         .collect();
-    let total = Arc::new(move || {
-        let state = state.clone();
-        let base = base.clone();
-        Box::pin(async move {
-            Ok(message::Entity::find()
-                .filter(base)
-                .count(&state.db)
-                .await?)
-        }) as _
-    });
+    let total = pagination::count::<message::Entity>(db, base);
     Ok(request.finish(rows, total))
 }

@@ -7,8 +7,8 @@ use super::{
     write,
 };
 use crate::{
-    auth::guard::RoleGuard, context::ContextExt, conversations::publish, error::AppResult,
-    events::EventPayload, ids::parse_id,
+    auth::guard::RoleGuard, context::ContextExt, error::AppResult, events::EventPayload,
+    ids::parse_id,
 };
 
 /// Message mutations.
@@ -38,7 +38,7 @@ impl MessageMutation {
             message: Box::new(message.clone()),
             contact_id: conversation.contact_id,
         };
-        publish(state, conversation.account_id, payload).await;
+        state.bus.publish_to(conversation.account_id, payload).await;
         Ok(Message(message))
     }
 
@@ -59,7 +59,7 @@ impl MessageMutation {
             message: Box::new(message.clone()),
             contact_id,
         };
-        publish(state, viewer.account_id, payload).await;
+        state.bus.publish_to(viewer.account_id, payload).await;
         Ok(Message(message))
     }
 
@@ -82,7 +82,7 @@ impl MessageMutation {
         let conversation_id = parse_id("conversationId", &conversation_id)?;
         let private = private.unwrap_or(false);
         let payload = write::typing(&state.db, viewer, conversation_id, typing, private).await?;
-        publish(state, viewer.account_id(), payload).await;
+        state.bus.publish_to(viewer.account_id(), payload).await;
         Ok(true)
     }
 }

@@ -11,7 +11,7 @@ use crate::{
     conversations::types::Conversation,
     error::{AppError, AppResult},
     events::{self, Event, EventPayload},
-    loaders::{ContactById, ConversationById, Member, load_error},
+    loaders::{ContactById, ConversationById, load_error},
 };
 
 /// What kind of message it is.
@@ -117,14 +117,9 @@ impl Sender {
     ) -> Result<Option<Self>, AppError> {
         let loader = ctx.loader()?;
         Ok(match sender {
-            events::Sender::User(user_id) => loader
-                .load_one(Member {
-                    account_id,
-                    user_id,
-                })
-                .await
-                .map_err(load_error)?
-                .map(|(user, membership)| Self::User(User::new(user, &membership))),
+            events::Sender::User(user_id) => User::load_member(ctx, account_id, user_id)
+                .await?
+                .map(Self::User),
             events::Sender::Contact(contact_id) => loader
                 .load_one(ContactById {
                     account_id,

@@ -1,11 +1,12 @@
 //! Account-scoped note writes.
 
 use entity::note;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 
 use crate::{
     auth::viewer::UserViewer,
     contacts::repo as contacts,
+    db,
     error::{AppError, AppResult},
     time,
 };
@@ -29,9 +30,7 @@ fn content(value: &str) -> AppResult<String> {
 }
 
 async fn get(db: &impl ConnectionTrait, account_id: i64, id: i64) -> AppResult<note::Model> {
-    note::Entity::find_by_id(id)
-        .filter(note::Column::AccountId.eq(account_id))
-        .one(db)
+    db::find_in_account(db, note::Column::AccountId, account_id, id)
         .await?
         .ok_or(AppError::NotFound("note"))
 }

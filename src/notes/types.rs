@@ -4,13 +4,7 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::note;
 
-use crate::{
-    auth::types::User,
-    contacts::types::Contact,
-    context::ContextExt,
-    error::AppResult,
-    loaders::{Member, load_error},
-};
+use crate::{auth::types::User, contacts::types::Contact, error::AppResult};
 
 /// A private note about a contact, visible to the account's members.
 #[derive(Clone, Debug)]
@@ -36,12 +30,7 @@ impl Note {
         let Some(user_id) = self.0.user_id else {
             return Ok(None);
         };
-        let key = Member {
-            account_id: self.0.account_id,
-            user_id,
-        };
-        let member = ctx.loader()?.load_one(key).await.map_err(load_error)?;
-        Ok(member.map(|(user, membership)| User::new(user, &membership)))
+        User::load_member(ctx, self.0.account_id, user_id).await
     }
     /// When the note was written.
     async fn created_at(&self) -> DateTime<Utc> {

@@ -16,7 +16,7 @@ use sea_orm::ConnectionTrait;
 use crate::{
     auth::{repo as auth_repo, viewer::Viewer},
     error::AppResult,
-    events::{Event, EventPayload},
+    events::EventPayload,
     state::AppState,
     telemetry::Throttle,
 };
@@ -78,13 +78,11 @@ pub async fn contact_online(state: &AppState, account_id: i64, contact_id: i64) 
         .contains(&contact_id))
 }
 
+/// Tells the account's `presenceUpdated` subscribers to recompute.
 async fn changed(state: &AppState, account_id: i64) {
     state
         .bus
-        .publish(Event {
-            account_id,
-            payload: EventPayload::PresenceChanged,
-        })
+        .publish_to(account_id, EventPayload::PresenceChanged)
         .await;
 }
 
@@ -103,33 +101,31 @@ static STORE_WARNINGS: Throttle = Throttle::new(Duration::from_secs(10));
 /// Records a heartbeat of a websocket's viewer: first before its `connection_ack` goes out (so
 /// the client's first snapshot already shows it), then every [`store::HEARTBEAT`].
 pub async fn connect(state: &AppState, viewer: Viewer, connection: &str) {
-    match state
+    let touched = state
         .presence
         .touch(viewer.account_id(), who(viewer), connection)
-        .await
-    {
-        Ok(true) => changed(state, viewer.account_id()).await,
-        Ok(false) => {}
-        Err(err) => {
-            if let Some(suppressed) = STORE_WARNINGS.allow() {
-                tracing::warn!(error = ?err, suppressed, "presence heartbeat failed");
-            }
-        }
-    }
+        .await;
+    settle(state, viewer, touched, "presence heartbeat failed").await;
 }
 
 /// Removes a closed websocket's presence; publishes a change when the viewer went offline.
 pub async fn disconnect(state: &AppState, viewer: Viewer, connection: &str) {
-    match state
+    let left = state
         .presence
         .leave(viewer.account_id(), who(viewer), connection)
-        .await
-    {
+        .await;
+    settle(state, viewer, left, "presence removal failed").await;
+}
+
+/// After a heartbeat or a removal: publishes a change when the viewer came online or went
+/// offline (`Ok(true)`), or logs the store's failure, throttled.
+async fn settle(state: &AppState, viewer: Viewer, outcome: AppResult<bool>, failed: &str) {
+    match outcome {
         Ok(true) => changed(state, viewer.account_id()).await,
         Ok(false) => {}
         Err(err) => {
             if let Some(suppressed) = STORE_WARNINGS.allow() {
-                tracing::warn!(error = ?err, suppressed, "presence removal failed");
+                tracing::warn!(error = ?err, suppressed, "{failed}");
             }
         }
     }

@@ -189,6 +189,23 @@ impl PresenceStore {
         format!("{prefix}:presence:{account_id}:{}", who.member())
     }
 
+    /// A call of a script on one connection: `KEYS` are the account's set and the person's
+    /// connections, the first `ARGV` the person and the connection (TOUCH and LEAVE take the
+    /// same; the caller adds the rest).
+    fn call<'a>(
+        script: &'a Script,
+        prefix: &str,
+        account_id: i64,
+        who: Who,
+        connection: &str,
+    ) -> redis::ScriptInvocation<'a> {
+        let mut call = script.key(Self::key(prefix, account_id));
+        call.key(Self::connections_key(prefix, account_id, who))
+            .arg(who.member())
+            .arg(connection);
+        call
+    }
+
     /// Who is online in an account now.
     pub async fn online(&self, account_id: i64) -> AppResult<Online> {
         let now = SystemTime::now();
@@ -252,11 +269,7 @@ impl PresenceStore {
                 let window = WINDOW.as_secs_f64() * 1000.0;
                 let came_online: i64 = within(
                     *timeout,
-                    TOUCH
-                        .key(Self::key(prefix, account_id))
-                        .key(Self::connections_key(prefix, account_id, who))
-                        .arg(who.member())
-                        .arg(connection)
+                    Self::call(&TOUCH, prefix, account_id, who, connection)
                         .arg(now)
                         .arg(now - window)
                         .arg(u64::try_from(WINDOW.as_millis() * 2).unwrap_or(u64::MAX))
@@ -300,11 +313,7 @@ impl PresenceStore {
                 let since = millis(now) - WINDOW.as_secs_f64() * 1000.0;
                 let gone: i64 = within(
                     *timeout,
-                    LEAVE
-                        .key(Self::key(prefix, account_id))
-                        .key(Self::connections_key(prefix, account_id, who))
-                        .arg(who.member())
-                        .arg(connection)
+                    Self::call(&LEAVE, prefix, account_id, who, connection)
                         .arg(since)
                         .invoke_async(&mut conn),
                 )

@@ -1055,23 +1055,6 @@ async fn another_accounts_conversations_do_not_exist() {
 
 // --- batching ------------------------------------------------------------------------------------
 
-async fn statements(app: &TestApp) -> u64 {
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix("switchboard_db_statements_total "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no statement counter in {metrics}"))
-}
-
 #[tokio::test]
 async fn pages_of_conversations_and_messages_cost_a_constant_number_of_statements() {
     // The membership is read on every request (no access cache), so an entry expiring between
@@ -1114,9 +1097,9 @@ async fn pages_of_conversations_and_messages_cost_a_constant_number_of_statement
         (conversations_page, json!({ "first": 2 })),
         (conversations_page, json!({ "first": 20 })),
     ] {
-        let before = statements(&app).await;
+        let before = app.statements().await;
         app.data(Some(token), query, variables).await;
-        costs.push(statements(&app).await - before);
+        costs.push(app.statements().await - before);
     }
     assert_eq!(costs[0], costs[1], "messages: {costs:?}");
     assert_eq!(costs[2], costs[3], "conversations: {costs:?}");

@@ -322,21 +322,30 @@ impl TestApp {
         }
     }
 
-    /// The value of a metric of `/metrics` without labels (`switchboard_…`).
-    pub async fn metric(&self, name: &str) -> f64 {
-        let text = self
-            .http
+    /// The text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.http
             .get(self.url("/metrics"))
             .send()
             .await
             .expect("metrics request")
             .text()
             .await
-            .expect("metrics body");
+            .expect("metrics body")
+    }
+
+    /// The value of a metric of `/metrics` without labels (`switchboard_…`).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self.metrics().await;
         text.lines()
             .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
             .and_then(|value| value.trim().parse().ok())
             .unwrap_or_else(|| panic!("no {name} in {text}"))
+    }
+
+    /// How many statements this server has sent to its database so far.
+    pub async fn statements(&self) -> u64 {
+        self.metric("switchboard_db_statements_total").await as u64
     }
 
     /// Waits until `count` websocket operations of this server have started (subscribed to

@@ -2,30 +2,13 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app_configured};
+use crate::helpers::spawn_app_configured;
 
 const PAGE: &str = "query($first: Int!) { contacts(first: $first) { totalCount edges { node {
     id name labels notes { id content user { id name } }
     contactInboxes { id sourceId inbox { id name } }
     contactableInboxes { id }
 } } } }";
-
-async fn statements(app: &TestApp) -> u64 {
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix("switchboard_db_statements_total "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no statement counter in {metrics}"))
-}
 
 #[tokio::test]
 async fn a_page_costs_a_constant_number_of_statements() {
@@ -66,11 +49,11 @@ async fn a_page_costs_a_constant_number_of_statements() {
 
     let mut costs = Vec::new();
     for first in [2, 20] {
-        let before = statements(&app).await;
+        let before = app.statements().await;
         let data: Value = app
             .data(Some(&admin.token), PAGE, json!({ "first": first }))
             .await;
-        let after = statements(&app).await;
+        let after = app.statements().await;
         let edges = data["contacts"]["edges"].as_array().unwrap();
         assert_eq!(edges.len(), first as usize);
         assert_eq!(edges[0]["node"]["labels"], json!(["beta", "vip"]));

@@ -19,15 +19,7 @@ async fn health_and_readiness() {
 async fn metrics_count_requests_and_operations() {
     let app = spawn_app().await;
     app.gql(None, "{ __typename }", json!({})).await;
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(
             "switchboard_http_requests_total{path=\"/graphql\",method=\"POST\",status=\"200\"} 1"

@@ -3,30 +3,32 @@
 //! Three layers, each testable on its own:
 //! - the GraphQL input ([`ContactFilterCondition`] and its enums), the shape Chatwoot's contacts
 //!   filter takes;
-//! - [`parse`]: validates the conditions against the standard keys and the account's custom
-//!   attribute definitions and produces a typed [`Filter`] (every error is
-//!   [`AppError::InvalidFilter`] naming the condition's index and key);
-//! - [`Filter::to_condition`]: renders the typed filter to a SeaQuery [`Condition`] for
-//!   `contact::Entity::find().filter(..)`, with every value a bound parameter.
+//! - [`parse`] (`parse.rs`, its value parsers in `values.rs`): validates the conditions against
+//!   the standard keys and the account's custom attribute definitions and produces a typed
+//!   [`Filter`] (`check.rs`; every error is [`AppError::InvalidFilter`] naming the condition's
+//!   index and key);
+//! - [`Filter::to_condition`] (`render.rs`, its JSON accessors in `render/json.rs`): renders
+//!   the typed filter to a SeaQuery [`Condition`] for `contact::Entity::find().filter(..)`, with
+//!   every value a bound parameter.
 //!
 //! [`build`] does both. It is pure (no database access): the caller loads the definitions, and
 //! applies the result on top of the account scope and the resolved-contacts base set.
 
+mod check;
 mod parse;
 mod read;
 mod render;
 #[cfg(test)]
 mod tests;
+mod values;
 
 use async_graphql::{Enum, InputObject};
 use chrono::NaiveDate;
 use entity::custom_attribute_definition;
 use sea_orm::{DbBackend, sea_query::Condition};
 
-pub use parse::{
-    BoolField, BoolOp, Check, CmpOp, DateField, Filter, LabelOp, STANDARD_KEYS, TextField, TextOp,
-    parse,
-};
+pub use check::{BoolField, BoolOp, Check, CmpOp, DateField, Filter, LabelOp, TextField, TextOp};
+pub use parse::{STANDARD_KEYS, parse};
 pub use read::{condition, definitions, matching};
 
 use crate::{

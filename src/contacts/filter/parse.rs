@@ -1,115 +1,27 @@
 //! From the GraphQL input to a validated, typed [`Filter`] (docs/design.md §5).
 //!
 //! Everything a client can get wrong is caught here, so rendering is total. Values are
-//! normalised once: text lower-cased (comparisons ignore case), phone numbers given their `+`,
-//! dates reduced to UTC days, DAYS_BEFORE turned into a cut-off date.
+//! normalised once (`values.rs`): text lower-cased (comparisons ignore case), phone numbers given
+//! their `+`, dates reduced to UTC days, DAYS_BEFORE turned into a cut-off date.
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+use chrono::{Days, NaiveDate};
 use entity::{
     custom_attribute_definition,
     enums::{AttributeDisplayType, AttributeModel},
 };
 use serde_json::Value;
 
-use super::{ContactFilterCondition, FilterOperator, QueryOperator};
+use super::{
+    ContactFilterCondition, FilterOperator, QueryOperator,
+    check::{BoolField, BoolOp, Check, CmpOp, DateField, Filter, LabelOp, TextField, TextOp},
+    values::{boolean, date, days, label, lower_text, number, phone},
+};
 use crate::error::{AppError, AppResult};
 
 use FilterOperator::{
     Contains, DaysBefore, DoesNotContain, EqualTo, IsGreaterThan, IsLessThan, IsNotPresent,
     IsPresent, NotEqualTo, StartsWith,
 };
-
-/// A validated filter: the conditions grouped as an OR of AND-groups, since AND binds tighter.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Filter {
-    /// Never contains an empty group.
-    pub groups: Vec<Vec<Check>>,
-}
-
-/// One validated condition, typed by what the attribute holds.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Check {
-    Text(TextField, TextOp),
-    /// A custom attribute of display type number, currency or percent (its key).
-    Number(String, CmpOp<f64>),
-    Date(DateField, CmpOp<NaiveDate>),
-    Bool(BoolField, BoolOp),
-    Labels(LabelOp),
-}
-
-/// An attribute compared as text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TextField {
-    Name,
-    Email,
-    Phone,
-    Identifier,
-    /// A well-known key of `additional_attributes` (`country_code`, `city`, `company_name`).
-    Additional(&'static str),
-    /// A custom attribute of display type text, link or list (its key).
-    Custom(String),
-}
-
-/// An attribute compared as a date.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DateField {
-    CreatedAt,
-    LastActivityAt,
-    /// A custom attribute of display type date: its first 10 characters, `YYYY-MM-DD`.
-    Custom(String),
-}
-
-/// An attribute compared as a boolean.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BoolField {
-    Blocked,
-    /// A custom attribute of display type checkbox (its key).
-    Custom(String),
-}
-
-/// Text operators; the values are lower-cased (phone values normalised instead).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TextOp {
-    EqualTo(Vec<String>),
-    NotEqualTo(Vec<String>),
-    Contains(Vec<String>),
-    DoesNotContain(Vec<String>),
-    StartsWith(Vec<String>),
-    IsPresent,
-    IsNotPresent,
-}
-
-/// Operators of ordered types (numbers, dates).
-#[derive(Clone, Debug, PartialEq)]
-pub enum CmpOp<T> {
-    EqualTo(Vec<T>),
-    NotEqualTo(Vec<T>),
-    GreaterThan(T),
-    /// Also DAYS_BEFORE, with the cut-off date.
-    LessThan(T),
-    IsPresent,
-    IsNotPresent,
-}
-
-/// Boolean operators.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BoolOp {
-    EqualTo(Vec<bool>),
-    NotEqualTo(Vec<bool>),
-    IsPresent,
-    IsNotPresent,
-}
-
-/// Label operators; the names are lower-cased.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LabelOp {
-    /// Has any of the labels.
-    EqualTo(Vec<String>),
-    /// Has none of the labels (so also: has no labels at all).
-    NotEqualTo(Vec<String>),
-    IsPresent,
-    IsNotPresent,
-}
 
 /// The standard keys, in the order they are listed to clients.
 pub const STANDARD_KEYS: [&str; 11] = [
@@ -472,103 +384,4 @@ impl FromCutoff for f64 {
     fn from_cutoff(_: NaiveDate) -> Option<Self> {
         None
     }
-}
-
-// Value parsers: each returns what it expected on failure, for the error message.
-
-fn text(value: &Value) -> Result<String, String> {
-    match value {
-        // PostgreSQL cannot bind text holding NUL: it is the client's mistake, said as such.
-        Value::String(s) if s.contains('\0') => Err("a string without NUL characters".to_owned()),
-        Value::String(s) => Ok(s.clone()),
-        // A number is its own text (an identifier or a phone sent as a JSON number).
-        Value::Number(n) => Ok(n.to_string()),
-        _ => Err("a string".to_owned()),
-    }
-}
-
-fn lower_text(value: &Value) -> Result<String, String> {
-    text(value).map(|s| s.to_lowercase())
-}
-
-/// A phone number compared as stored (E.164): trimmed, with a leading `+` added when missing.
-fn phone(value: &Value) -> Result<String, String> {
-    let value = text(value)?;
-    let value = value.trim();
-    Ok(if value.starts_with('+') {
-        value.to_owned()
-    } else {
-        format!("+{value}")
-    })
-}
-
-/// Labels are stored lower-cased and trimmed.
-fn label(value: &Value) -> Result<String, String> {
-    match value {
-        Value::String(s) if s.contains('\0') => {
-            Err("a label name without NUL characters".to_owned())
-        }
-        Value::String(s) => Ok(s.trim().to_lowercase()),
-        _ => Err("a label name (string)".to_owned()),
-    }
-}
-
-/// A finite number, or a string holding one.
-fn number(value: &Value) -> Result<f64, String> {
-    let parsed = match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok(),
-        _ => None,
-    };
-    parsed
-        .filter(|n| n.is_finite())
-        .ok_or_else(|| "a number".to_owned())
-}
-
-/// A day: `YYYY-MM-DD`, or an RFC 3339 timestamp reduced to its UTC date. Years are kept to four
-/// digits, so the `YYYY-MM-DD` text comparison of custom dates stays ordered.
-fn date(value: &Value) -> Result<NaiveDate, String> {
-    const EXPECTED: &str = "a date (YYYY-MM-DD or RFC 3339)";
-    let Value::String(s) = value else {
-        return Err(EXPECTED.to_owned());
-    };
-    let s = s.trim();
-    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .or_else(|| {
-            DateTime::parse_from_rfc3339(s)
-                .ok()
-                .map(|t| t.with_timezone(&Utc).date_naive())
-        })
-        .ok_or_else(|| EXPECTED.to_owned())?;
-    if (1..=9999).contains(&day.year()) {
-        Ok(day)
-    } else {
-        Err("a date between the years 1 and 9999".to_owned())
-    }
-}
-
-/// `true`/`false`, or the strings "true"/"false" (any case).
-fn boolean(value: &Value) -> Result<bool, String> {
-    match value {
-        Value::Bool(b) => Ok(*b),
-        Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Ok(true),
-        Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Ok(false),
-        _ => Err("true or false".to_owned()),
-    }
-}
-
-/// A non-negative whole number of days: a JSON number (`3` or `3.0`) or a string holding one.
-fn days(value: &Value) -> Result<u64, String> {
-    const EXPECTED: &str = "a non-negative whole number of days";
-    let parsed = match value {
-        Value::Number(n) => n.as_u64().or_else(|| {
-            n.as_f64()
-                .filter(|f| *f >= 0.0 && f.fract() == 0.0 && *f <= u32::MAX as f64)
-                .map(|f| f as u64)
-        }),
-        Value::String(s) => s.trim().parse::<u64>().ok(),
-        _ => None,
-    };
-    parsed.ok_or_else(|| EXPECTED.to_owned())
 }

@@ -15,7 +15,10 @@ use super::{
     repo,
     types::{Contact, ContactConnection, ContactSort},
 };
-use crate::{auth::guard::RoleGuard, context::ContextExt, error::AppResult, ids::parse_id};
+use crate::{
+    auth::guard::RoleGuard, context::ContextExt, error::AppResult, ids::parse_id,
+    pagination::PageArgs, state::AppState,
+};
 
 /// Contact queries.
 #[derive(Default)]
@@ -48,7 +51,7 @@ impl ContactQuery {
         labels: Option<Vec<String>>,
     ) -> AppResult<ContactConnection> {
         let viewer = ctx.member()?;
-        let state = ctx.shared_state()?;
+        let state = ctx.state()?;
         let labels = labels.unwrap_or_default();
         // Each label is a bound parameter: unbounded, a list could exceed the database's
         // parameter limit (an internal error) or make a slow statement.
@@ -59,18 +62,13 @@ impl ContactQuery {
                 .add(condition)
                 .add(repo::any_label(&labels));
         }
-        Ok(repo::page(
-            state,
-            viewer.account_id,
-            condition,
-            sort,
+        let args = PageArgs {
             first,
             after,
             last,
             before,
-        )
-        .await?
-        .into())
+        };
+        connection(state, viewer.account_id, condition, sort, args).await
     }
 
     /// Resolved contacts whose name, email, phone number or company contains `query` (ignoring
@@ -85,21 +83,11 @@ impl ContactQuery {
         sort: Option<ContactSort>,
     ) -> AppResult<ContactConnection> {
         let viewer = ctx.member()?;
-        let state = ctx.shared_state()?;
+        let state = ctx.state()?;
         let search = repo::search(&query, state.db.get_database_backend())?;
         let condition = Condition::all().add(repo::resolved()).add(search);
-        Ok(repo::page(
-            state,
-            viewer.account_id,
-            condition,
-            sort,
-            first,
-            after,
-            None,
-            None,
-        )
-        .await?
-        .into())
+        let args = PageArgs::forward(first, after);
+        connection(state, viewer.account_id, condition, sort, args).await
     }
 
     /// Resolved contacts matching a segment filter (Chatwoot's contacts filter).
@@ -113,21 +101,11 @@ impl ContactQuery {
         sort: Option<ContactSort>,
     ) -> AppResult<ContactConnection> {
         let viewer = ctx.member()?;
-        let state = ctx.shared_state()?;
+        let state = ctx.state()?;
         let condition =
             filter::condition(&state.db, viewer.account_id, &filter, &state.config.limits).await?;
-        Ok(repo::page(
-            state,
-            viewer.account_id,
-            condition,
-            sort,
-            first,
-            after,
-            None,
-            None,
-        )
-        .await?
-        .into())
+        let args = PageArgs::forward(first, after);
+        connection(state, viewer.account_id, condition, sort, args).await
     }
 
     /// Contacts online now (resolved or not).
@@ -140,20 +118,22 @@ impl ContactQuery {
         sort: Option<ContactSort>,
     ) -> AppResult<ContactConnection> {
         let viewer = ctx.member()?;
-        let state = ctx.shared_state()?;
-        let online = crate::presence::online_contacts(&state, viewer.account_id).await?;
+        let state = ctx.state()?;
+        let online = crate::presence::online_contacts(state, viewer.account_id).await?;
         let condition = Condition::all().add(entity::contact::Column::Id.is_in(online));
-        Ok(repo::page(
-            state,
-            viewer.account_id,
-            condition,
-            sort,
-            first,
-            after,
-            None,
-            None,
-        )
-        .await?
-        .into())
+        let args = PageArgs::forward(first, after);
+        connection(state, viewer.account_id, condition, sort, args).await
     }
+}
+
+/// A page of the account's contacts matching `condition`, as the connection clients read.
+async fn connection(
+    state: &AppState,
+    account_id: i64,
+    condition: Condition,
+    sort: Option<ContactSort>,
+    args: PageArgs,
+) -> AppResult<ContactConnection> {
+    let page = repo::page(state.db.clone(), account_id, condition, sort, args).await?;
+    Ok(page.into())
 }

@@ -5,13 +5,13 @@ use async_graphql::{Context, ID, Object};
 use crate::{
     auth::guard::RoleGuard,
     contacts::{
-        merge, repo,
+        labels, merge, repo,
         types::{Contact, ContactInbox, CreateContactInput, UpdateContactInput},
         write,
     },
     context::ContextExt,
     error::{AppError, AppResult},
-    events::{ContactChange, Event, EventPayload},
+    events::{ContactChange, EventPayload},
     ids::parse_id,
     state::AppState,
 };
@@ -38,7 +38,7 @@ impl ContactMutation {
             account_id = viewer.account_id,
             "contact created"
         );
-        publish(state, viewer.account_id, ContactChange::Created, contact.id).await;
+        contact_changed(state, viewer.account_id, ContactChange::Created, contact.id).await;
         Ok(Contact(contact))
     }
 
@@ -55,7 +55,7 @@ impl ContactMutation {
         let id = parse_id("id", &id)?;
         let limits = &state.config.limits;
         let contact = write::update(&state.db, viewer.account_id, id, input, limits).await?;
-        publish(state, viewer.account_id, ContactChange::Updated, contact.id).await;
+        contact_changed(state, viewer.account_id, ContactChange::Updated, contact.id).await;
         Ok(Contact(contact))
     }
 
@@ -79,7 +79,7 @@ impl ContactMutation {
             account_id = viewer.account_id,
             "contact deleted"
         );
-        publish(state, viewer.account_id, ContactChange::Deleted, contact_id).await;
+        contact_changed(state, viewer.account_id, ContactChange::Deleted, contact_id).await;
         Ok(id)
     }
 
@@ -101,7 +101,7 @@ impl ContactMutation {
             &state.config.limits,
         )
         .await?;
-        publish(state, viewer.account_id, ContactChange::Updated, contact.id).await;
+        contact_changed(state, viewer.account_id, ContactChange::Updated, contact.id).await;
         Ok(Contact(contact))
     }
 
@@ -112,7 +112,7 @@ impl ContactMutation {
         let state = ctx.state()?;
         let contact =
             write::delete_avatar(&state.db, viewer.account_id, parse_id("id", &id)?).await?;
-        publish(state, viewer.account_id, ContactChange::Updated, contact.id).await;
+        contact_changed(state, viewer.account_id, ContactChange::Updated, contact.id).await;
         Ok(Contact(contact))
     }
 
@@ -184,7 +184,7 @@ impl ContactMutation {
             );
         }
         for payload in merged.events() {
-            crate::conversations::publish(state, viewer.account_id, payload).await;
+            state.bus.publish_to(viewer.account_id, payload).await;
         }
         Ok(Contact(merged.base))
     }
@@ -198,7 +198,7 @@ async fn labels_mutation(
 ) -> AppResult<Contact> {
     let viewer = ctx.member()?;
     let state = ctx.state()?;
-    let contact = write::set_labels(
+    let contact = labels::set_labels(
         &state.db,
         viewer.account_id,
         parse_id("id", id)?,
@@ -207,17 +207,11 @@ async fn labels_mutation(
         &state.config.limits,
     )
     .await?;
-    publish(state, viewer.account_id, ContactChange::Updated, contact.id).await;
+    contact_changed(state, viewer.account_id, ContactChange::Updated, contact.id).await;
     Ok(Contact(contact))
 }
 
-async fn publish(state: &AppState, account_id: i64, kind: ContactChange, contact_id: i64) {
+async fn contact_changed(state: &AppState, account_id: i64, kind: ContactChange, contact_id: i64) {
     let payload = EventPayload::ContactChanged { kind, contact_id };
-    state
-        .bus
-        .publish(Event {
-            account_id,
-            payload,
-        })
-        .await;
+    state.bus.publish_to(account_id, payload).await;
 }
