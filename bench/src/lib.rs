@@ -167,6 +167,23 @@ pub fn server_binary(given: Option<&std::path::Path>) -> Result<std::path::PathB
     Ok(bin)
 }
 
+/// The command-line options every benchmark that starts its own server takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// PostgreSQL server to create the benchmark database on.
+    #[arg(long, default_value = "postgres://postgres@localhost/test")]
+    pub postgres: String,
+    /// Redis for the event bus.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    pub redis: String,
+    /// Use the embedded default (SQLite file, in-process events) instead of PostgreSQL + Redis.
+    #[arg(long)]
+    pub embedded: bool,
+    /// The server binary (default: `switchboard` next to this benchmark's binary).
+    #[arg(long)]
+    pub server: Option<std::path::PathBuf>,
+}
+
 /// Where a benchmark's server keeps its data, and what else it is told.
 pub struct Setup<'a> {
     /// The server binary.

@@ -32,8 +32,8 @@ use clap::{Parser, ValueEnum};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use switchboard_bench::{
-    Fixture, Setup, Socket, connect_ws, gql, machine, percentile, position_offset, server_binary,
-    write_section,
+    Fixture, ServerArgs, Setup, Socket, connect_ws, gql, machine, percentile, position_offset,
+    server_binary, write_section,
 };
 use tokio::sync::watch;
 use tokio_tungstenite::{MaybeTlsStream, tungstenite::Message};
@@ -89,18 +89,9 @@ struct Args {
     /// Seed of the drop intervals.
     #[arg(long, default_value_t = 13)]
     seed: u64,
-    /// PostgreSQL server to create the benchmark database on.
-    #[arg(long, default_value = "postgres://postgres@localhost/test")]
-    postgres: String,
-    /// Redis for the event bus.
-    #[arg(long, default_value = "redis://127.0.0.1:6379")]
-    redis: String,
-    /// Use the embedded default (SQLite file, in-process events) instead of PostgreSQL + Redis.
-    #[arg(long)]
-    embedded: bool,
-    /// The server binary (default: `switchboard` next to this benchmark's binary).
-    #[arg(long)]
-    server: Option<PathBuf>,
+    /// The server under test and its backends.
+    #[command(flatten)]
+    target: ServerArgs,
     /// More environment for the server, `KEY=VALUE` (repeatable), e.g.
     /// `--server-env RUST_LOG=switchboard::events=debug`.
     #[arg(long)]
@@ -593,7 +584,7 @@ fn section(args: &Args) -> String {
     }
     let mut name = format!(
         "{}-{}-{}-{}clients-{}events-{}s",
-        if args.embedded {
+        if args.target.embedded {
             "embedded"
         } else {
             "postgres-redis"
@@ -757,13 +748,13 @@ fn stats(values: &mut [f64]) -> String {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Arc::new(Args::parse());
-    let bin = server_binary(args.server.as_deref())?;
+    let bin = server_binary(args.target.server.as_deref())?;
     let machine_at_start = machine();
     let fixture = Fixture::start(Setup {
         bin: &bin,
-        embedded: args.embedded,
-        postgres: &args.postgres,
-        redis: &args.redis,
+        embedded: args.target.embedded,
+        postgres: &args.target.postgres,
+        redis: &args.target.redis,
         tag: "chaos",
         env: args
             .server_env

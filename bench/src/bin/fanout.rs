@@ -14,18 +14,20 @@
 
 use std::{
     path::PathBuf,
-    process::{Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use switchboard_bench::{Process, Socket, cpu_ms, free_port, gql, percentile, rss_kib};
+use switchboard_bench::{
+    Fixture, Process, ServerArgs, Setup, Socket, connect_ws, cpu_ms, gql, percentile, rss_kib,
+    server_binary,
+};
 use tokio::sync::Mutex;
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Parser, Debug)]
 #[command(about = "Switchboard subscription fan-out benchmark")]
@@ -39,18 +41,9 @@ struct Args {
     /// Pause between posted messages.
     #[arg(long, default_value_t = 20)]
     interval_ms: u64,
-    /// PostgreSQL server to create the benchmark database on.
-    #[arg(long, default_value = "postgres://postgres@localhost/test")]
-    postgres: String,
-    /// Redis for the event bus.
-    #[arg(long, default_value = "redis://127.0.0.1:6379")]
-    redis: String,
-    /// Use the embedded default (SQLite file, in-process events) instead of PostgreSQL + Redis.
-    #[arg(long)]
-    embedded: bool,
-    /// The server binary (default: `switchboard` next to this benchmark's binary).
-    #[arg(long)]
-    server: Option<PathBuf>,
+    /// The server under test and its backends.
+    #[command(flatten)]
+    target: ServerArgs,
     /// Seconds to hold the idle subscribers open after measuring them (to inspect the server).
     #[arg(long, default_value_t = 0)]
     hold_secs: u64,
@@ -60,21 +53,7 @@ struct Args {
 }
 
 async fn subscriber(addr: &str, token: &str, conversation: &str) -> Result<Socket> {
-    let mut request = format!("ws://{addr}/graphql/ws").into_client_request()?;
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
-    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
-    ws.send(Message::Text(init.to_string().into())).await?;
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(text))) if text.contains("connection_ack") => break,
-            Some(Ok(_)) => {}
-            other => bail!("no ack: {other:?}"),
-        }
-    }
+    let mut ws = connect_ws(addr, token).await?;
     let subscribe = json!({ "id": "1", "type": "subscribe", "payload": {
         "query": "subscription($c: ID) { messageCreated(conversationId: $c) { id content } }",
         "variables": { "c": conversation } } });
@@ -195,127 +174,22 @@ async fn run(
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let server_bin = match &args.server {
-        Some(path) => path.clone(),
-        None => std::env::current_exe()?.with_file_name("switchboard"),
-    };
-    if !server_bin.exists() {
-        bail!(
-            "{} not found: run `cargo build --release` first",
-            server_bin.display()
-        );
-    }
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis();
-    let dir = std::env::temp_dir().join(format!("sb-fanout-{stamp}"));
-    std::fs::create_dir_all(&dir)?;
-    // The PostgreSQL database this run creates, dropped at the end.
-    let mut created: Option<(sea_orm::DatabaseConnection, String)> = None;
-    let (database_url, redis_url, backend) = if args.embedded {
-        (
-            format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
-            None,
-            "SQLite + in-process events",
-        )
-    } else {
-        let name = format!("sb_fanout_{stamp}");
-        let admin = sea_orm::Database::connect(&args.postgres).await?;
-        sea_orm::ConnectionTrait::execute_unprepared(
-            &admin,
-            &format!("CREATE DATABASE \"{name}\""),
-        )
-        .await?;
-        let (server, _) = args
-            .postgres
-            .rsplit_once('/')
-            .context("postgres URL has a database")?;
-        let url = format!("{server}/{name}");
-        created = Some((admin, name));
-        (url, Some(args.redis.clone()), "PostgreSQL + Redis")
-    };
-    let port = free_port()?;
-    let env = |cmd: &mut Command| {
-        cmd.env("DATABASE_URL", &database_url)
-            .env("JWT_SECRET", "bench-secret")
-            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("REDIS_PREFIX", format!("sbbench{stamp}"))
-            // Every subscriber uses the bench user's one token.
-            .env("MAX_SOCKETS_PER_USER", "1000000")
-            .env("RUST_LOG", "warn")
-            // As in production: no backtrace captured for every logged error.
-            .env_remove("RUST_BACKTRACE")
-            .env_remove("RUST_LIB_BACKTRACE")
-            .env_remove("REDIS_URL");
-        if let Some(redis) = &redis_url {
-            cmd.env("REDIS_URL", redis);
-        }
-    };
-    let mut create = Command::new(&server_bin);
-    create.args([
-        "create-account",
-        "--name",
-        "Bench",
-        "--admin-email",
-        "bench@example.com",
-        "--admin-password",
-        "bench password",
-    ]);
-    env(&mut create);
-    let output = create.output()?;
-    if !output.status.success() {
-        bail!(
-            "create-account failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let mut serve = Command::new(&server_bin);
-    env(&mut serve);
-    let log = dir.join("server.log");
-    println!("server log: {}", log.display());
-    let child = serve
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log)?)
-        .spawn()?;
-    let server = Process {
-        child,
-        addr: format!("127.0.0.1:{port}"),
-    };
-    server.wait_ready(100).await?;
-    let http = reqwest::Client::new();
-    let login = gql(
-        &http,
-        &server.addr,
-        None,
-        "mutation { login(email: \"bench@example.com\", password: \"bench password\") { token } }",
-        json!({}),
-    )
+    let server_bin = server_binary(args.target.server.as_deref())?;
+    let fixture = Fixture::start(Setup {
+        bin: &server_bin,
+        embedded: args.target.embedded,
+        postgres: &args.target.postgres,
+        redis: &args.target.redis,
+        tag: "fanout",
+        env: Vec::new(),
+    })
     .await?;
-    let token = login["login"]["token"]
-        .as_str()
-        .context("token")?
-        .to_owned();
-    let inbox = gql(
-        &http,
-        &server.addr,
-        Some(&token),
-        "mutation { createInbox(input: { name: \"Web\", channelType: \"web\" }) { id } }",
-        json!({}),
-    )
-    .await?;
-    let contact = gql(&http, &server.addr, Some(&token), "mutation { createContact(input: { name: \"Bench\", email: \"contact@example.com\" }) { id } }", json!({})).await?;
-    let conversation = gql(
-        &http,
-        &server.addr,
-        Some(&token),
-        "mutation($c: ID!, $i: ID!) { createConversation(input: { contactId: $c, inboxId: $i }) { id } }",
-        json!({ "c": contact["createContact"]["id"], "i": inbox["createInbox"]["id"] }),
-    )
-    .await?;
-    let conversation = conversation["createConversation"]["id"]
-        .as_str()
-        .context("conversation id")?
-        .to_owned();
+    let (server, token, conversation, backend) = (
+        &fixture.server,
+        &fixture.token,
+        &fixture.conversation,
+        fixture.backend,
+    );
 
     let mut rows = Vec::new();
     for &n in &args.subscribers {
@@ -324,7 +198,7 @@ async fn main() -> Result<()> {
             lost,
             kib_per_subscriber,
             cpu_ms_per_message,
-        } = run(&server, &token, &conversation, n, &args).await?;
+        } = run(server, token, conversation, n, &args).await?;
         let row = format!(
             "| {n} | {} | {:.2} | {:.2} | {:.2} | {lost} | {:.1} | {:.1} |",
             latencies.len(),
@@ -337,20 +211,16 @@ async fn main() -> Result<()> {
         println!("{row}");
         rows.push(row);
     }
-    drop(server);
-    if let Some((admin, name)) = created {
-        sea_orm::ConnectionTrait::execute_unprepared(
-            &admin,
-            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-        )
-        .await?;
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    fixture.finish(false).await?;
 
     let header = "| subscribers | deliveries | p50 ms | p99 ms | max ms | lost | server KiB per idle subscriber | server CPU ms per message |\n|---|---|---|---|---|---|---|---|";
     let command = format!(
         "cargo run --release -p switchboard-bench --bin fanout --{}",
-        if args.embedded { " --embedded" } else { "" }
+        if args.target.embedded {
+            " --embedded"
+        } else {
+            ""
+        }
     );
     let report = format!(
         "# Fan-out benchmark ({backend})\n\nCommand: `{command}` ({} messages per run, {} ms apart).\nMachine: {} cores. Latency: createMessage sent over HTTP → `next` frame read by each subscriber (same machine, one client process).\n\n{header}\n{}\n",

@@ -29,8 +29,8 @@ use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use switchboard_bench::{
-    Fixture, Setup, connect_ws, gql, machine, percentile, position_offset, rss_kib, server_binary,
-    write_section,
+    Fixture, ServerArgs, Setup, connect_ws, gql, machine, percentile, position_offset, rss_kib,
+    server_binary, write_section,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -55,18 +55,9 @@ struct Args {
     /// Replays measured per subscription.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    /// PostgreSQL server to create the benchmark database on.
-    #[arg(long, default_value = "postgres://postgres@localhost/test")]
-    postgres: String,
-    /// Redis for the event bus.
-    #[arg(long, default_value = "redis://127.0.0.1:6379")]
-    redis: String,
-    /// Use the embedded default (SQLite file, in-process events) instead of PostgreSQL + Redis.
-    #[arg(long)]
-    embedded: bool,
-    /// The server binary (default: `switchboard` next to this benchmark's binary).
-    #[arg(long)]
-    server: Option<PathBuf>,
+    /// The server under test and its backends.
+    #[command(flatten)]
+    target: ServerArgs,
     /// The name of this run's section of the results file (a run replaces the section of its
     /// name); default: the backend.
     #[arg(long)]
@@ -289,13 +280,13 @@ async fn replay(fixture: &Fixture, room: bool, after: &str, count: usize) -> Res
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let bin = server_binary(args.server.as_deref())?;
+    let bin = server_binary(args.target.server.as_deref())?;
     let machine_at_start = machine();
     let fixture = Fixture::start(Setup {
         bin: &bin,
-        embedded: args.embedded,
-        postgres: &args.postgres,
-        redis: &args.redis,
+        embedded: args.target.embedded,
+        postgres: &args.target.postgres,
+        redis: &args.target.redis,
         tag: "history",
         env: Vec::new(),
     })
@@ -306,7 +297,7 @@ async fn main() -> Result<()> {
     let account = after.split(':').next().context("position")?.to_owned();
     let mut redis = match &fixture.redis_prefix {
         Some(prefix) => {
-            let client = redis::Client::open(args.redis.as_str())?;
+            let client = redis::Client::open(args.target.redis.as_str())?;
             let conn = client.get_multiplexed_async_connection().await?;
             Some((conn, format!("{prefix}:{{a{account}}}:log")))
         }
@@ -469,7 +460,7 @@ async fn main() -> Result<()> {
     print!("{md}");
     if !args.no_output {
         let name = args.section.clone().unwrap_or_else(|| {
-            if args.embedded {
+            if args.target.embedded {
                 "embedded"
             } else {
                 "postgres-redis"
