@@ -36,6 +36,11 @@ fn optional_id(field: &str, id: Option<&ID>) -> AppResult<Option<i64>> {
     id.map(|id| parse_id(field, id)).transpose()
 }
 
+/// Room events rendered at once per subscriber (`roomEvents`): enough for one loader batch per
+/// table to cover many replayed events, few enough that a subscriber's renders stay a small
+/// share of the loader's batch (`loaders.rs`).
+const ROOM_RENDER_CONCURRENCY: usize = 64;
+
 /// Realtime subscriptions.
 #[derive(Default)]
 pub struct RealtimeSubscription;
@@ -218,29 +223,37 @@ impl RealtimeSubscription {
         };
         let deliveries =
             futures_util::stream::once(future::ready(Ok(presence))).chain(gate.into_stream());
-        Ok(deliveries.filter_map(move |delivery| {
-            let state = state.clone();
-            async move {
-                let delivery = match delivery {
-                    Ok(delivery) => delivery,
-                    Err(err) => return Some(Err(err)),
-                };
-                match room::render(&state, &delivery.event, include_contacts).await {
-                    Ok((event, data)) => Some(Ok(RoomEvent {
-                        event,
-                        data: Json(data),
-                        position: delivery
-                            .position
-                            .as_ref()
-                            .map(ToString::to_string)
-                            .unwrap_or_default(),
-                    })),
-                    Err(err) => {
-                        tracing::warn!(error = ?err, "room event rendering failed");
-                        None
+        // Rendered several at a time, in order: a replayed page is ready at once, and its
+        // events' conversations, contact inboxes and senders then reach the shared loader
+        // together (one statement per table for the lot) instead of one event after another,
+        // each waiting out the loader's batching delay. Live events arrive one by one and
+        // render as before.
+        Ok(deliveries
+            .map(move |delivery| {
+                let state = state.clone();
+                async move {
+                    let delivery = match delivery {
+                        Ok(delivery) => delivery,
+                        Err(err) => return Some(Err(err)),
+                    };
+                    match room::render(&state, &delivery.event, include_contacts).await {
+                        Ok((event, data)) => Some(Ok(RoomEvent {
+                            event,
+                            data: Json(data),
+                            position: delivery
+                                .position
+                                .as_ref()
+                                .map(ToString::to_string)
+                                .unwrap_or_default(),
+                        })),
+                        Err(err) => {
+                            tracing::warn!(error = ?err, "room event rendering failed");
+                            None
+                        }
                     }
                 }
-            }
-        }))
+            })
+            .buffered(ROOM_RENDER_CONCURRENCY)
+            .filter_map(future::ready))
     }
 }
