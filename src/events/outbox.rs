@@ -9,9 +9,12 @@
 //! events of one instance keep their order, and an instance that died with rows in the table
 //! has them published by the others (each instance looks for rows now and then).
 //!
+//! Each row keeps the event's publish id (given before its first attempt, `events/redis.rs`), so
+//! an event whose first publish ran although its answer never came, or a row published again
+//! because deleting it failed, keeps the one position it was given (`events/scripts.rs`).
+//!
 //! What it does not cover: an event still in an instance's in-memory queue when that process
-//! dies (a window of milliseconds while Redis answers), and a publish whose answer was lost
-//! although Redis ran it (the event may then be published twice, at two positions).
+//! dies (a window of milliseconds while Redis answers).
 
 use chrono::Utc;
 use entity::event_outbox;
@@ -21,7 +24,19 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use serde::{Deserialize, Serialize};
+
 use super::Event;
+
+/// An outbox row's payload: the event and its publish id.
+#[derive(Serialize, Deserialize)]
+struct Row {
+    /// Absent in rows written before publish ids existed; those use the row's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    publish_id: Option<String>,
+    #[serde(flatten)]
+    event: Event,
+}
 
 /// Rows published per drain transaction.
 const DRAIN_BATCH: u64 = 100;
@@ -48,12 +63,16 @@ impl Outbox {
         Self { db }
     }
 
-    /// Keeps an event for later.
-    pub async fn push(&self, event: &Event) -> Result<(), DbErr> {
-        let payload = serde_json::to_string(event)
-            .map_err(|err| DbErr::Custom(format!("event serialisation failed: {err}")))?;
+    /// Keeps an event, and the publish id it was first tried with, for later.
+    pub async fn push(&self, event: Event, publish_id: String) -> Result<(), DbErr> {
+        let account_id = event.account_id;
+        let payload = serde_json::to_string(&Row {
+            publish_id: Some(publish_id),
+            event,
+        })
+        .map_err(|err| DbErr::Custom(format!("event serialisation failed: {err}")))?;
         event_outbox::ActiveModel {
-            account_id: Set(event.account_id),
+            account_id: Set(account_id),
             payload: Set(payload),
             created_at: Set(Utc::now()),
             ..Default::default()
@@ -63,11 +82,11 @@ impl Outbox {
         Ok(())
     }
 
-    /// Publishes the oldest rows with `publish` until one fails or the table is empty; the
-    /// published rows are deleted in the same transaction.
+    /// Publishes the oldest rows with `publish` (the event and its publish id) until one fails
+    /// or the table is empty; the published rows are deleted in the same transaction.
     pub async fn drain<F, Fut>(&self, mut publish: F) -> Result<Drained, DbErr>
     where
-        F: FnMut(Event) -> Fut,
+        F: FnMut(Event, String) -> Fut,
         Fut: Future<Output = bool>,
     {
         loop {
@@ -101,9 +120,10 @@ impl Outbox {
             let mut published = Vec::with_capacity(rows.len());
             let mut failed = false;
             for row in rows {
-                match serde_json::from_str::<Event>(&row.payload) {
-                    Ok(event) => {
-                        if !publish(event).await {
+                match serde_json::from_str::<Row>(&row.payload) {
+                    Ok(Row { publish_id, event }) => {
+                        let publish_id = publish_id.unwrap_or_else(|| format!("outbox-{}", row.id));
+                        if !publish(event, publish_id).await {
                             failed = true;
                             break;
                         }
@@ -129,5 +149,41 @@ impl Outbox {
                 return Ok(Drained::Empty);
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::{Event, Row};
+    use crate::events::{ContactChange, EventPayload};
+
+    fn event() -> Event {
+        Event {
+            account_id: 7,
+            payload: EventPayload::ContactChanged {
+                kind: ContactChange::Updated,
+                contact_id: 3,
+            },
+        }
+    }
+
+    #[test]
+    fn rows_keep_the_publish_id_beside_the_event() {
+        let json = serde_json::to_string(&Row {
+            publish_id: Some("ab-1".into()),
+            event: event(),
+        })
+        .unwrap();
+        let row: Row = serde_json::from_str(&json).unwrap();
+        assert_eq!(row.publish_id.as_deref(), Some("ab-1"));
+        assert_eq!(row.event, event());
+    }
+
+    #[test]
+    fn rows_written_before_publish_ids_still_decode() {
+        let row: Row = serde_json::from_str(&serde_json::to_string(&event()).unwrap()).unwrap();
+        assert_eq!(row.publish_id, None);
+        assert_eq!(row.event, event());
     }
 }

@@ -134,6 +134,7 @@ async fn publisher(
     local: broadcast::Sender<Arc<Stamped>>,
     mut queued: mpsc::Receiver<Event>,
 ) {
+    let mut ids = PublishIds::new();
     // Rows left by an earlier run (or a dead instance) go first.
     let mut spilling = true;
     let mut next_drain = tokio::time::Instant::now();
@@ -141,8 +142,8 @@ async fn publisher(
         let event = tokio::select! {
             event = queued.recv() => match event { Some(event) => event, None => return },
             () = tokio::time::sleep_until(next_drain) => {
-                spilling = match outbox.drain(|event| { let log = log.clone(); async move {
-                    log.publish(&event).await.is_ok()
+                spilling = match outbox.drain(|event, publish_id| { let log = log.clone(); async move {
+                    log.publish(&event, &publish_id).await.is_ok()
                 }}).await {
                     Ok(Drained::Empty) => {
                         if spilling { tracing::info!("event outbox drained; publishing directly"); }
@@ -158,13 +159,16 @@ async fn publisher(
                 continue;
             }
         };
+        // Given before the first attempt, kept with the event in the outbox: however often it
+        // is tried, the event gets one position.
+        let publish_id = ids.next();
         // Presence and access events are not history: when Redis cannot take them, this
         // instance's subscribers get them at once (presence is re-read on reconnect anyway).
         if !event.payload.is_retained() {
             let published = if spilling {
                 Err("redis is failing".to_owned())
             } else {
-                log.publish(&event).await
+                log.publish(&event, &publish_id).await
             };
             if let Err(error) = published {
                 warn(&error);
@@ -176,7 +180,7 @@ async fn publisher(
             continue;
         }
         if !spilling {
-            match log.publish(&event).await {
+            match log.publish(&event, &publish_id).await {
                 Ok(()) => continue,
                 Err(error) => {
                     warn(&error);
@@ -185,10 +189,41 @@ async fn publisher(
                 }
             }
         }
-        if let Err(err) = outbox.push(&event).await {
+        let account_id = event.account_id;
+        if let Err(err) = outbox.push(event, publish_id).await {
             // Neither Redis nor the database took it: the one way an event is lost.
-            tracing::error!(error = %err, account_id = event.account_id, "event lost: the outbox refused it");
+            tracing::error!(error = %err, account_id, "event lost: the outbox refused it");
         }
+    }
+}
+
+/// Publish ids of this process: a random instance part and a sequence, unique across instances
+/// and restarts.
+struct PublishIds {
+    instance: String,
+    next: u64,
+}
+
+impl PublishIds {
+    fn new() -> Self {
+        use std::hash::BuildHasher;
+        // `RandomState` is seeded from the operating system's randomness per process.
+        let seed = std::hash::RandomState::new().hash_one((
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|elapsed| elapsed.as_nanos())
+                .unwrap_or_default(),
+        ));
+        Self {
+            instance: format!("{seed:016x}"),
+            next: 0,
+        }
+    }
+
+    fn next(&mut self) -> String {
+        self.next += 1;
+        format!("{}-{:x}", self.instance, self.next)
     }
 }
 

@@ -48,6 +48,11 @@ impl RedisLog {
         }
     }
 
+    /// The key that remembers the position given to the event of `publish_id`.
+    fn sent_key(&self, account_id: i64, publish_id: &str) -> String {
+        format!("{}:{{a{account_id}}}:sent:{publish_id}", self.prefix)
+    }
+
     fn keys(&self, account_id: i64) -> (String, String) {
         let prefix = &self.prefix;
         (
@@ -57,7 +62,9 @@ impl RedisLog {
     }
 
     /// Appends and publishes a retained event, or publishes another one; bounded by the timeout.
-    pub async fn publish(&self, event: &Event) -> Result<(), String> {
+    /// A retained event is published at most once per `publish_id` (`events/scripts.rs`), so
+    /// trying again after an answer that never came is safe.
+    pub async fn publish(&self, event: &Event, publish_id: &str) -> Result<(), String> {
         let payload = serde_json::to_string(event).map_err(|err| err.to_string())?;
         let mut conn = self.conn.clone();
         let sent = if event.payload.is_retained() {
@@ -71,6 +78,7 @@ impl RedisLog {
             let mut call = self.publish.prepare_invoke();
             call.key(meta)
                 .key(log)
+                .key(self.sent_key(event.account_id, publish_id))
                 .arg(payload)
                 .arg(self.history.length)
                 .arg(ttl_ms.to_string())

@@ -6,12 +6,18 @@
 //! - `<prefix>:{a<account>}:meta`, a hash: `epoch` (hex; a new one whenever the hash is missing,
 //!   i.e. the history was lost) and `offset` (the latest event's);
 //! - `<prefix>:{a<account>}:log`, a stream whose entry ids are `<offset>-0` and whose entries hold
-//!   `t` (Redis time, ms) and `e` (the event's JSON).
+//!   `t` (Redis time, ms) and `e` (the event's JSON);
+//! - `<prefix>:{a<account>}:sent:<publish id>`, the position an event was given, kept as long as
+//!   the history keeps events: publishing the same event again (a retry after an answer that
+//!   never came, an outbox row drained twice) returns that position and appends nothing.
 
-/// KEYS: meta, log. ARGV: event JSON, length, TTL ms, metadata TTL ms, channel, account id,
-/// `~` or `=` (approximate trimming for long histories). Returns the position.
+/// KEYS: meta, log, sent. ARGV: event JSON, length, TTL ms, metadata TTL ms, channel, account
+/// id, `~` or `=` (approximate trimming for long histories). Returns the position: the one given
+/// earlier, with nothing appended or published, when `sent` names this event already.
 pub const PUBLISH: &str = r#"
-local meta, log = KEYS[1], KEYS[2]
+local meta, log, sent = KEYS[1], KEYS[2], KEYS[3]
+local earlier = redis.call('GET', sent)
+if earlier then return earlier end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local epoch = redis.call('HGET', meta, 'epoch')
@@ -31,6 +37,7 @@ end
 redis.call('PEXPIRE', log, ARGV[3])
 redis.call('PEXPIRE', meta, ARGV[4])
 local position = ARGV[6] .. ':' .. epoch .. ':' .. offset
+redis.call('SET', sent, position, 'PX', ARGV[3])
 redis.call('PUBLISH', ARGV[5], '{"position":"' .. position .. '",' .. string.sub(ARGV[1], 2))
 return position
 "#;

@@ -597,22 +597,38 @@ pub async fn spawn_app_with_redis(redis_url: &str) -> TestApp {
 pub struct RedisServer {
     port: u16,
     child: Option<std::process::Child>,
+    /// More `redis-server` arguments (e.g. `--enable-debug-command local`).
+    extra: Vec<String>,
 }
 
 impl RedisServer {
     /// Starts one, or `None` when `redis-server` is not installed.
     pub async fn start() -> Option<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts one with more arguments, or `None` when `redis-server` is not installed.
+    pub async fn start_with(extra: &[&str]) -> Option<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .ok()?
             .local_addr()
             .ok()?
             .port();
-        let mut server = Self { port, child: None };
+        let mut server = Self {
+            port,
+            child: None,
+            extra: extra.iter().map(|arg| (*arg).to_owned()).collect(),
+        };
         server.spawn().await.then_some(server)
     }
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Where it listens, for raw connections.
+    pub fn address(&self) -> (&'static str, u16) {
+        ("127.0.0.1", self.port)
     }
 
     async fn spawn(&mut self) -> bool {
@@ -627,6 +643,7 @@ impl RedisServer {
                 "--appendonly",
                 "no",
             ])
+            .args(&self.extra)
             .stdout(std::process::Stdio::null())
             .spawn();
         let Ok(child) = child else { return false };

@@ -4,6 +4,10 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
 
 use crate::{
     helpers::{RedisServer, TestApp, WsClient, spawn_app, spawn_app_configured},
@@ -342,6 +346,74 @@ async fn events_committed_while_redis_is_down_arrive_in_order_after_it_returns()
     }
     create(&app, &admin.token, "back").await;
     assert_eq!(changed(&mut ws, "c").await.0, "back");
+    ws.expect_silence(Duration::from_millis(200)).await;
+}
+
+/// The offset of a position `<account>:<epoch>:<offset>`.
+fn offset(position: &str) -> u64 {
+    position
+        .rsplit(':')
+        .next()
+        .and_then(|offset| offset.parse().ok())
+        .unwrap_or_else(|| panic!("a position: {position}"))
+}
+
+/// An event whose publish ran in Redis although its answer never came (Redis stalled past
+/// `REDIS_TIMEOUT_MS`) is tried again from the outbox, several times while Redis sleeps: it
+/// keeps the one position it was given, and no subscriber, live or resuming, sees it twice.
+#[tokio::test]
+async fn a_publish_retried_after_its_answer_was_lost_is_delivered_once() {
+    let Some(redis) = RedisServer::start_with(&["--enable-debug-command", "local"]).await else {
+        crate::helpers::skipped("redis-server is not installed");
+        return;
+    };
+    let url = redis.url();
+    let app = spawn_app_configured(move |config| {
+        config.redis_url = Some(url.parse().unwrap());
+        config.redis_timeout_ms = 200;
+    })
+    .await;
+    let admin = app.account("Acme").await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws", &admin.token).await;
+    ws.subscribe_and_wait("c", CHANGED_AFTER, json!({})).await;
+    create(&app, &admin.token, "before").await;
+    let (_, before) = changed(&mut ws, "c").await;
+
+    // Redis stalls for four timeouts, then runs every command that waited, retries included.
+    // Raw connections: no client-side timeout of their own.
+    let mut sleeper = TcpStream::connect(redis.address()).await.unwrap();
+    sleeper.write_all(b"DEBUG SLEEP 0.8\r\n").await.unwrap();
+    let mut probe = TcpStream::connect(redis.address()).await.unwrap();
+    let mut reply = [0u8; 7];
+    loop {
+        probe.write_all(b"PING\r\n").await.unwrap();
+        let answered =
+            tokio::time::timeout(Duration::from_millis(50), probe.read_exact(&mut reply)).await;
+        if answered.is_err() {
+            break; // Asleep.
+        }
+    }
+    create(&app, &admin.token, "stalled").await;
+    let mut ok = [0u8; 5];
+    sleeper.read_exact(&mut ok).await.unwrap();
+    assert_eq!(&ok, b"+OK\r\n", "DEBUG SLEEP ran");
+    create(&app, &admin.token, "after").await;
+
+    let (name, stalled) = changed(&mut ws, "c").await;
+    assert_eq!(name, "stalled");
+    let (name, after) = changed(&mut ws, "c").await;
+    assert_eq!(name, "after", "the stalled event once, then the next");
+    assert_eq!(
+        [offset(&stalled), offset(&after)],
+        [offset(&before) + 1, offset(&before) + 2]
+    );
+    ws.expect_silence(Duration::from_millis(300)).await;
+
+    // The history holds it once too.
+    ws.subscribe("r", CHANGED_AFTER, json!({ "after": before }))
+        .await;
+    assert_eq!(changed(&mut ws, "r").await, ("stalled".into(), stalled));
+    assert_eq!(changed(&mut ws, "r").await, ("after".into(), after));
     ws.expect_silence(Duration::from_millis(200)).await;
 }
 
