@@ -31,8 +31,12 @@ use crate::{
     state::AppState,
 };
 
-/// Events read from the history per request while replaying.
+/// Events read from the history per request while replaying, at most.
 pub const REPLAY_PAGE: usize = 500;
+/// The first read's size; each later one doubles, up to [`REPLAY_PAGE`]. A client that resumes
+/// usually missed a few events, and one dropped again soon after resuming would otherwise have
+/// had a whole page read and decoded for it in vain.
+const FIRST_PAGE: usize = 64;
 
 /// Where the websocket layer finds the position of the event behind each response it sends
 /// (`extensions.position`): it puts one into each operation's data, the gate writes it.
@@ -73,6 +77,8 @@ pub struct Gate {
     target: Option<Position>,
     /// Events read from the history, not yet handled.
     replay: VecDeque<Arc<Stamped>>,
+    /// The size of the next history read.
+    page: usize,
     /// Opened without `after` and nothing heard yet: the head was read after listening began,
     /// so the first events heard may be at or before it, and are new to the client all the same.
     fresh: bool,
@@ -107,13 +113,14 @@ pub async fn open(
         },
         target: None,
         replay: VecDeque::new(),
+        page: FIRST_PAGE,
         fresh: after.is_none(),
         cell,
     };
     match after {
         Some(after) => {
             // The first page now, so that an expired position fails the subscribe itself.
-            let page = state.bus.read(&after, REPLAY_PAGE).await?;
+            let page = state.bus.read(&after, gate.next_page()).await?;
             state
                 .metrics
                 .events_replayed
@@ -249,8 +256,16 @@ impl Gate {
         })
     }
 
-    async fn read_after_cursor(&self) -> AppResult<crate::events::Page> {
-        let page = retrying(|| self.state.bus.read(&self.cursor, REPLAY_PAGE)).await?;
+    /// The size of the next history read, doubling the one after.
+    fn next_page(&mut self) -> usize {
+        let page = self.page;
+        self.page = (page * 2).min(REPLAY_PAGE);
+        page
+    }
+
+    async fn read_after_cursor(&mut self) -> AppResult<crate::events::Page> {
+        let limit = self.next_page();
+        let page = retrying(|| self.state.bus.read(&self.cursor, limit)).await?;
         self.state
             .metrics
             .events_replayed

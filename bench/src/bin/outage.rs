@@ -35,8 +35,7 @@ use tokio_tungstenite::tungstenite::Message;
 const TITLE: &str = "# Mutations while Redis is down\n\nWritten by [`src/bin/outage.rs`](src/bin/outage.rs) (a run replaces its section); how it works: [`README.md`](README.md#outage-mutation-latency-while-redis-is-down).";
 
 const POST: &str = "mutation($input: CreateMessageInput!) { createMessage(input: $input) { id } }";
-const MESSAGES: &str =
-    "subscription($c: ID) { messageCreated(conversationId: $c) { id content } }";
+const MESSAGES: &str = "subscription($c: ID) { messageCreated(conversationId: $c) { id content } }";
 
 #[derive(Parser, Debug)]
 #[command(about = "createMessage latency with Redis up vs killed, and every event delivered")]
@@ -301,7 +300,10 @@ async fn main() -> Result<()> {
     let (down_p50, down_p99, down_max) = summary(&mut down);
 
     let mut section = String::new();
-    writeln!(section, "## PostgreSQL + a private Redis, killed and restarted\n")?;
+    writeln!(
+        section,
+        "## PostgreSQL + a private Redis, killed and restarted\n"
+    )?;
     writeln!(
         section,
         "Written by `outage` on {}.\n",
