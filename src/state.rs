@@ -40,6 +40,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Open websockets by whose access they hold, woken when it changes (`ws::registry`).
     pub sockets: ws::registry::Registry,
+    /// Rendered `roomEvents` payloads, shared by this process's subscribers (`realtime/renders.rs`).
+    pub room_renders: crate::realtime::renders::Renders,
 }
 
 impl AppState {
@@ -115,6 +117,7 @@ impl AppState {
             config,
             shutdown,
             sockets: ws::registry::Registry::default(),
+            room_renders: crate::realtime::renders::Renders::default(),
         }))
     }
 }

@@ -9,5 +9,6 @@
 
 pub mod gate;
 pub mod recipients;
+pub mod renders;
 pub mod room;
 pub mod schema;

@@ -6,10 +6,10 @@
 //!
 //! Message and typing events name their conversation by record id only, so rendering them loads
 //! the conversation (and, for messages, its contact inbox) through the shared dataloader, like
-//! the senders. Every subscriber of this process renders the same event at once and asks for
-//! the same keys, which the loader batches and deduplicates: an event costs one statement per
-//! loaded table (conversation, contact inbox, sender), not one per subscriber, as long as the
-//! subscribers ask within the loader's batching window.
+//! the senders. An event with a position is rendered once per process and shared by every
+//! subscriber, live or replaying ([`render_shared`], `realtime/renders.rs`).
+
+use std::sync::Arc;
 
 use entity::{contact, conversation, enums::MessageType, message};
 use sea_orm::ActiveEnum;
@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::{
     error::{AppError, AppResult},
-    events::{ContactChange, ConversationChange, Event, EventPayload, Sender},
+    events::{ContactChange, ConversationChange, Event, EventPayload, Sender, Stamped},
     loaders::{ContactById, ContactInboxById, ConversationById, Member, load_error},
     presence,
     state::AppState,
@@ -172,6 +172,31 @@ async fn conversation_data(state: &AppState, conversation: &conversation::Model)
         "created_at": conversation.created_at.timestamp(),
         "timestamp": conversation.last_activity_at.timestamp(),
     })
+}
+
+/// [`render`] of an event the viewer may receive, shared with every other subscriber of this
+/// process when the event has a position (`realtime/renders.rs`); `None` when it cannot be
+/// rendered (logged).
+pub async fn render_shared(
+    state: &AppState,
+    event: &Stamped,
+    include_contacts: bool,
+) -> Option<Arc<(String, Value)>> {
+    let render = || async {
+        match render(state, event, include_contacts).await {
+            Ok(rendered) => Some(Arc::new(rendered)),
+            Err(err) => {
+                tracing::warn!(error = ?err, "room event rendering failed");
+                None
+            }
+        }
+    };
+    match &event.position {
+        // Retained events render the same for every viewer (`include_contacts` only shapes
+        // presence snapshots, which have no position).
+        Some(position) => state.room_renders.get_or_render(position, render).await,
+        None => render().await,
+    }
 }
 
 /// The RoomChannel name and payload of an event the viewer may receive. As Chatwoot's

@@ -226,8 +226,8 @@ impl RealtimeSubscription {
         // Rendered several at a time, in order: a replayed page is ready at once, and its
         // events' conversations, contact inboxes and senders then reach the shared loader
         // together (one statement per table for the lot) instead of one event after another,
-        // each waiting out the loader's batching delay. Live events arrive one by one and
-        // render as before.
+        // each waiting out the loader's batching delay. Each retained event is rendered once
+        // per process, whoever asks first (`realtime/renders.rs`).
         Ok(deliveries
             .map(move |delivery| {
                 let state = state.clone();
@@ -236,21 +236,18 @@ impl RealtimeSubscription {
                         Ok(delivery) => delivery,
                         Err(err) => return Some(Err(err)),
                     };
-                    match room::render(&state, &delivery.event, include_contacts).await {
-                        Ok((event, data)) => Some(Ok(RoomEvent {
-                            event,
-                            data: Json(data),
-                            position: delivery
-                                .position
-                                .as_ref()
-                                .map(ToString::to_string)
-                                .unwrap_or_default(),
-                        })),
-                        Err(err) => {
-                            tracing::warn!(error = ?err, "room event rendering failed");
-                            None
-                        }
-                    }
+                    let rendered =
+                        room::render_shared(&state, &delivery.event, include_contacts).await?;
+                    let (event, data) = &*rendered;
+                    Some(Ok(RoomEvent {
+                        event: event.clone(),
+                        data: Json(data.clone()),
+                        position: delivery
+                            .position
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                    }))
                 }
             })
             .buffered(ROOM_RENDER_CONCURRENCY)

@@ -762,3 +762,78 @@ async fn a_contact_merged_away_on_one_instance_loses_its_socket_on_another() {
         .expect("closed within a second");
     assert_eq!(code, 4403);
 }
+
+/// A room event is rendered once per server, not once per subscriber: the statements an event
+/// costs (the mutation's, then the render's reads) are the same for one subscriber and for six,
+/// and a subscriber resuming over it afterwards reads nothing more.
+#[tokio::test]
+async fn a_room_event_is_rendered_once_whatever_the_subscribers() {
+    let app = spawn_app().await;
+    let admin = app.account("Acme").await;
+    let agent = app.agent(&admin, "Agatha").await;
+    let room = room(&app, &admin.token).await;
+    const ROOM: &str =
+        "subscription($after: String) { roomEvents(after: $after) { event data position } }";
+    let mut sockets = Vec::new();
+    let mut costs = Vec::new();
+    let mut first_position = None;
+    for (round, subscribers) in [1usize, 6].into_iter().enumerate() {
+        while sockets.len() < subscribers {
+            let token = if sockets.len() % 2 == 0 {
+                &admin.token
+            } else {
+                &agent.token
+            };
+            let mut ws = WsClient::connect(&app, "graphql-transport-ws", token).await;
+            ws.subscribe_and_wait("r", ROOM, json!({})).await;
+            sockets.push(ws);
+        }
+        let before = app.statements().await;
+        app.data(
+            Some(&admin.token),
+            POST,
+            json!({ "input": { "conversationId": room.conversation_id, "content": format!("hello {round}") } }),
+        )
+        .await;
+        for ws in &mut sockets {
+            let message = loop {
+                let message = ws.next_data("r").await;
+                if message["data"]["roomEvents"]["event"] == "message.created" {
+                    break message;
+                }
+            };
+            assert_eq!(
+                message["data"]["roomEvents"]["data"]["content"],
+                format!("hello {round}")
+            );
+            if round == 0 {
+                first_position = message["data"]["roomEvents"]["position"]
+                    .as_str()
+                    .map(str::to_owned);
+            }
+        }
+        costs.push(app.statements().await - before);
+    }
+    assert_eq!(
+        costs[0], costs[1],
+        "statements per event, 1 vs 6 subscribers: {costs:?}"
+    );
+
+    // Resuming over the second event renders nothing again: the subscribe reads the presence
+    // snapshot and perhaps the agent's access (cached for a second), not the conversation,
+    // contact inbox and sender a render reads (4–5 statements without the shared renders).
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws", &agent.token).await;
+    let after = app.statements().await;
+    ws.subscribe("late", ROOM, json!({ "after": first_position }))
+        .await;
+    let mut replayed = Vec::new();
+    while replayed.is_empty() {
+        let message = ws.next_data("late").await;
+        if message["data"]["roomEvents"]["event"] == "message.created" {
+            replayed.push(message["data"]["roomEvents"]["data"]["content"].clone());
+        }
+    }
+    assert_eq!(replayed, [json!("hello 1")]);
+    let resumed = app.statements().await - after;
+    assert!(resumed <= 2, "resuming cost {resumed} statements");
+}
