@@ -814,8 +814,10 @@ async fn a_room_event_is_rendered_once_whatever_the_subscribers() {
         }
         costs.push(app.statements().await - before);
     }
-    assert_eq!(
-        costs[0], costs[1],
+    // Six subscribers cost no more than one (the first round may also pay a first read, such
+    // as an access check not yet cached).
+    assert!(
+        costs[1] <= costs[0],
         "statements per event, 1 vs 6 subscribers: {costs:?}"
     );
 
