@@ -47,14 +47,15 @@ struct Inner {
 
 impl Renders {
     /// The render of the event at `position`, made by `render` if no one has made it yet
-    /// (concurrent callers wait for the first one's).
+    /// (concurrent callers wait for the first one's). A failed render (`Err`: the database did
+    /// not answer) is not kept: the next caller tries again.
     pub async fn get_or_render<F, Fut>(&self, position: &Position, render: F) -> Rendered
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Rendered>,
+        Fut: Future<Output = Result<Rendered, ()>>,
     {
         let slot = self.slot(position);
-        slot.get_or_init(render).await.clone()
+        slot.get_or_try_init(render).await.ok().cloned().flatten()
     }
 
     fn slot(&self, position: &Position) -> Slot {
@@ -108,7 +109,10 @@ mod tests {
         let render = || async {
             calls.fetch_add(1, Ordering::SeqCst);
             tokio::task::yield_now().await;
-            Some(Arc::new(("message.created".to_owned(), json!({ "id": 1 }))))
+            Ok(Some(Arc::new((
+                "message.created".to_owned(),
+                json!({ "id": 1 }),
+            ))))
         };
         let first = at(1);
         let (a, b) = tokio::join!(
@@ -125,17 +129,34 @@ mod tests {
     async fn the_oldest_renders_go_first() {
         let renders = Renders::default();
         for offset in 0..(CAPACITY as u64 + 10) {
-            renders.get_or_render(&at(offset), || async { None }).await;
+            renders
+                .get_or_render(&at(offset), || async { Ok(None) })
+                .await;
         }
         assert_eq!(renders.len(), CAPACITY);
         let calls = AtomicUsize::new(0);
         let count = || async {
             calls.fetch_add(1, Ordering::SeqCst);
-            None
+            Ok(None)
         };
         renders.get_or_render(&at(CAPACITY as u64 + 9), count).await;
         assert_eq!(calls.load(Ordering::SeqCst), 0, "recent: kept");
         renders.get_or_render(&at(0), count).await;
         assert_eq!(calls.load(Ordering::SeqCst), 1, "oldest: evicted");
+    }
+
+    #[tokio::test]
+    async fn a_failed_render_is_tried_again() {
+        let renders = Renders::default();
+        assert_eq!(
+            renders.get_or_render(&at(1), || async { Err(()) }).await,
+            None
+        );
+        let rendered = renders
+            .get_or_render(&at(1), || async {
+                Ok(Some(Arc::new(("contact.created".to_owned(), json!({})))))
+            })
+            .await;
+        assert!(rendered.is_some());
     }
 }

@@ -176,7 +176,8 @@ async fn conversation_data(state: &AppState, conversation: &conversation::Model)
 
 /// [`render`] of an event the viewer may receive, shared with every other subscriber of this
 /// process when the event has a position (`realtime/renders.rs`); `None` when it cannot be
-/// rendered (logged).
+/// rendered (logged). A conversation that is gone is kept as `None`; a database error is not
+/// kept, so the next subscriber tries again.
 pub async fn render_shared(
     state: &AppState,
     event: &Stamped,
@@ -184,10 +185,13 @@ pub async fn render_shared(
 ) -> Option<Arc<(String, Value)>> {
     let render = || async {
         match render(state, event, include_contacts).await {
-            Ok(rendered) => Some(Arc::new(rendered)),
+            Ok(rendered) => Ok(Some(Arc::new(rendered))),
             Err(err) => {
                 tracing::warn!(error = ?err, "room event rendering failed");
-                None
+                match err {
+                    AppError::NotFound(_) => Ok(None),
+                    _ => Err(()),
+                }
             }
         }
     };
@@ -195,7 +199,7 @@ pub async fn render_shared(
         // Retained events render the same for every viewer (`include_contacts` only shapes
         // presence snapshots, which have no position).
         Some(position) => state.room_renders.get_or_render(position, render).await,
-        None => render().await,
+        None => render().await.ok().flatten(),
     }
 }
 
